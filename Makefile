@@ -1,0 +1,34 @@
+# SceneForge: `make demo` and `make test` each set up .venv and run.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# The CPU build of torch; pyproject.toml accepts a range, this pins the wheel we install.
+TORCH  := torch==2.13.0
+DEMO_OUT ?= out/demo
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/sceneforge reconstruct assets/demo/room.mp4 -o $(DEMO_OUT) --force
+	$(VENV)/bin/sceneforge info $(DEMO_OUT)/scene.usda --validate
+	@echo "Open $(DEMO_OUT)/scene.usda in Blender (File > Import > USD) or usdview."
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider tests -x -q --co >/dev/null
+	$(PY) tests/bench/run_all.py --out bench_results
+
+clean:
+	rm -rf $(VENV) out bench_results

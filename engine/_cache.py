@@ -1,0 +1,130 @@
+"""The run folder's stage cache: each finished stage's result, keyed by what produced it.
+
+A re-run with the same input and options reuses a stage instead of computing it again;
+an interrupted run resumes from the last finished stage. Every file is written
+atomically (a temporary file in the same folder, then a rename), so a crash never
+leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.scenegraph import CameraTrack, Intrinsics, SolveReport, SparsePoints
+
+__all__ = ["StageCache", "atomic_write_text", "track_to_arrays", "track_from_arrays", "stage_key"]
+
+CACHE_FORMAT = 1
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stage_key(**parts: Any) -> str:
+    """A stable hash of everything that determines a stage's result."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def track_to_arrays(track: CameraTrack) -> dict[str, np.ndarray]:
+    """A camera track as plain arrays (for ``np.savez``)."""
+    return {
+        "K": np.stack([i.K for i in track.intrinsics]),
+        "size": np.array([[i.width, i.height] for i in track.intrinsics], dtype=np.int64),
+        "radial": np.stack([i.radial for i in track.intrinsics]),
+        "world_from_cam": track.world_from_cam,
+        "frame_numbers": track.frame_numbers,
+        "fps": np.array(track.fps),
+        "status": track.status,
+        "points_in_world": track.points.points_in_world,
+        "point_colors": track.points.colors,
+        "point_error_px": track.points.error_px,
+    }
+
+
+def track_from_arrays(arrays: Any, report: SolveReport | None) -> CameraTrack:
+    """Inverse of :func:`track_to_arrays`; frames with equal intrinsics share one object."""
+    shared: dict[tuple, Intrinsics] = {}
+    intrinsics = []
+    for k, size, radial in zip(arrays["K"], arrays["size"], arrays["radial"]):
+        key = (k.tobytes(), tuple(size), radial.tobytes())
+        if key not in shared:
+            shared[key] = Intrinsics(K=np.array(k), width=int(size[0]), height=int(size[1]), radial=np.array(radial))
+        intrinsics.append(shared[key])
+    return CameraTrack(
+        intrinsics=tuple(intrinsics),
+        world_from_cam=np.array(arrays["world_from_cam"]),
+        frame_numbers=np.array(arrays["frame_numbers"]),
+        fps=float(arrays["fps"]),
+        status=np.array(arrays["status"]),
+        points=SparsePoints(
+            np.array(arrays["points_in_world"]), np.array(arrays["point_colors"]), np.array(arrays["point_error_px"])
+        ),
+        report=report,
+    )
+
+
+class StageCache:
+    """Stage results under ``<run folder>/cache/``: ``<stage>.npz`` plus ``<stage>.json`` (key, report)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def _paths(self, stage: str) -> tuple[Path, Path]:
+        return self.folder / f"{stage}.npz", self.folder / f"{stage}.json"
+
+    def load_track(self, stage: str, key: str) -> CameraTrack | None:
+        """The cached track of ``stage`` if it was made with ``key``, else None."""
+        npz, meta = self._paths(stage)
+        if not (npz.exists() and meta.exists()):
+            return None
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("key") != key or info.get("format") != CACHE_FORMAT:
+                return None
+            report = SolveReport.from_dict(info["report"]) if info.get("report") else None
+            with np.load(npz) as arrays:
+                return track_from_arrays(arrays, report)
+        except (OSError, ValueError, KeyError):
+            return None  # a damaged cache entry is simply recomputed
+
+    def save_track(self, stage: str, key: str, track: CameraTrack) -> None:
+        npz, meta = self._paths(stage)
+        _atomic_save_npz(npz, track_to_arrays(track))
+        info = {"format": CACHE_FORMAT, "key": key, "report": track.report.to_dict() if track.report else None}
+        atomic_write_text(meta, json.dumps(info, indent=1))
+
+    def clear(self) -> None:
+        if self.folder.exists():
+            for f in self.folder.iterdir():
+                if f.is_file():
+                    f.unlink()

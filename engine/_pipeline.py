@@ -1,0 +1,253 @@
+"""The reconstruct job: clip in, ``shot/scene.usda`` out, resumable through the run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.scenegraph import CameraTrack, Frames, InputError, Intrinsics, OutputExistsError
+
+from ._cache import StageCache, atomic_write_text, stage_key
+from ._registry import SOLVERS
+
+__all__ = ["ReconstructConfig", "ReconstructResult", "reconstruct", "load_intrinsics_file", "load_ignore_masks"]
+
+log = logging.getLogger(__name__)
+
+RUN_FOLDER = "run"
+
+
+@dataclass(frozen=True)
+class ReconstructConfig:
+    """Everything ``sceneforge reconstruct`` takes."""
+
+    input: Path
+    """The clip: a video file or a folder of images."""
+    output: Path
+    """The shot folder to write (``scene.usda``, ``report.json``, ``run/``)."""
+    start: int = 0
+    """First source frame to use."""
+    end: int | None = None
+    """Source frame to stop before (None: the end)."""
+    stride: int = 1
+    """Use every n-th frame."""
+    max_size: int | None = 960
+    """Resize frames so the long side is at most this many pixels (None: keep)."""
+    fps: float | None = None
+    """Frames per second (default: the video's, or 24 for images)."""
+    pattern: str | None = None
+    """Glob picking the frames in an image folder."""
+    solver: str = "colmap-global"
+    """Camera solver backend."""
+    focal_px: float | None = None
+    """Known focal length in pixels of the source frames."""
+    intrinsics_file: Path | None = None
+    """A file with the known 3×3 K of the source frames."""
+    refine_principal_point: bool = False
+    """Let the solve move the principal point."""
+    lens: str = "simple_radial"
+    """Lens model: pinhole, simple_radial or radial."""
+    camera_per_frame: bool = False
+    """Separate intrinsics per frame (zoom)."""
+    mask: Path | None = None
+    """An image (or a folder of per-frame images) whose non-zero pixels the solve ignores."""
+    force: bool = False
+    """Overwrite an existing scene in the output folder."""
+    fresh: bool = False
+    """Ignore cached stage results and compute everything again."""
+
+
+@dataclass(frozen=True)
+class ReconstructResult:
+    """What a reconstruct job wrote."""
+
+    scene_path: Path
+    report_path: Path
+    track: CameraTrack
+    num_frames: int
+    image_size: tuple[int, int]
+    timings_secs: dict[str, float] = field(default_factory=dict)
+    resumed_stages: tuple[str, ...] = ()
+
+
+def prepare_output(output: Path, *, force: bool) -> None:
+    """Create the shot folder, refusing to overwrite a scene (or a folder that is not ours) without ``force``."""
+    if output.exists() and not output.is_dir():
+        raise OutputExistsError(f"{output} exists and is not a folder; choose another -o")
+    if output.exists():
+        if (output / "scene.usda").exists() and not force:
+            raise OutputExistsError(f"{output} already holds a scene; pass --force to overwrite it or choose another -o")
+        ours = (output / RUN_FOLDER).is_dir() or (output / "scene.usda").exists()
+        if not ours and any(output.iterdir()) and not force:
+            raise OutputExistsError(
+                f"{output} exists and is not empty (and is not a SceneForge shot); choose another -o or pass --force"
+            )
+    output.mkdir(parents=True, exist_ok=True)
+
+
+def load_intrinsics_file(path: Path) -> np.ndarray:
+    """Read a 3×3 K from a text file (9 numbers) or a JSON file (``{"K": [[...]]}``)."""
+    if not path.exists():
+        raise InputError(f"intrinsics file not found: {path}")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".json":
+            k = np.asarray(json.loads(text)["K"], dtype=np.float64)
+        else:
+            k = np.array(text.replace(",", " ").split(), dtype=np.float64)
+        k = k.reshape(3, 3)
+    except (ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise InputError(
+            f"{path} must hold a 3×3 K (9 numbers, or JSON with a 'K' entry), got something else ({exc})"
+        ) from exc
+    return k
+
+
+def load_ignore_masks(path: Path, frames: Frames) -> np.ndarray:
+    """Masks of regions the solve ignores, resized to the frames: H×W or N×H×W bool.
+
+    ``path`` is one image (used for every frame) or a folder with one image per source
+    frame (sorted by name, indexed by source frame number). Non-zero pixels are ignored.
+    """
+    import cv2
+
+    from sceneforge.reconstruct import IMAGE_SUFFIXES
+
+    def load(file: Path) -> np.ndarray:
+        image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise InputError(f"cannot read mask image {file}; pass a PNG or JPEG")
+        return cv2.resize(image, (frames.width, frames.height), interpolation=cv2.INTER_NEAREST) > 0
+
+    if not path.exists():
+        raise InputError(f"mask not found: {path}")
+    if path.is_file():
+        return load(path)
+    files = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    if len(files) <= int(frames.frame_numbers[-1]):
+        raise InputError(
+            f"mask folder {path} has {len(files)} images but the clip's frames reach frame {int(frames.frame_numbers[-1])}; "
+            "give one mask per source frame"
+        )
+    return np.stack([load(files[int(i)]) for i in frames.frame_numbers])
+
+
+def _input_fingerprint(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime": stat.st_mtime_ns}
+
+
+def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> ReconstructResult:
+    """Run the reconstruct job: read frames, solve cameras, write the USD scene and the report.
+
+    Raises:
+        InputError: bad input or options (one clear line).
+        OutputExistsError: the output holds a scene and ``force`` is off.
+        SolveError: the camera could not be solved.
+    """
+    from sceneforge.reconstruct import read_frames
+    from sceneforge.scenegraph import write_scene
+
+    timings: dict[str, float] = {}
+    resumed: list[str] = []
+    prepare_output(config.output, force=config.force)
+    cache = StageCache(config.output / RUN_FOLDER / "cache")
+    if config.fresh:
+        cache.clear()
+
+    t0 = time.perf_counter()
+    frames = read_frames(
+        config.input, start=config.start, end=config.end, stride=config.stride, max_size=config.max_size,
+        fps=config.fps, pattern=config.pattern, progress=progress,
+    )
+    timings["read_frames"] = time.perf_counter() - t0
+    log.info("read %d frames of %d×%d from %s", len(frames), frames.width, frames.height, config.input)
+
+    options: dict[str, Any] = {
+        "refine_principal_point": config.refine_principal_point,
+        "lens": config.lens,
+        "camera_per_frame": config.camera_per_frame,
+    }
+    if config.focal_px is not None:
+        options["focal_px"] = config.focal_px * frames.scale
+    if config.intrinsics_file is not None:
+        k = load_intrinsics_file(config.intrinsics_file)
+        k_frames = np.diag([frames.scale, frames.scale, 1.0]) @ k
+        options["intrinsics"] = Intrinsics(K=k_frames, width=frames.width, height=frames.height)
+    if config.mask is not None:
+        options["ignore_masks"] = load_ignore_masks(config.mask, frames)
+    solver_config = SOLVERS.config(config.solver, **options)
+
+    key = stage_key(
+        input=_input_fingerprint(config.input),
+        frames=[config.start, config.end, config.stride, config.max_size, config.pattern],
+        solver=config.solver,
+        options={k: (v.to_dict() if isinstance(v, Intrinsics) else v) for k, v in options.items() if k != "ignore_masks"},
+        mask=_input_fingerprint(config.mask) if config.mask else None,
+        fps=frames.fps,
+        config=repr(solver_config) if config.mask is None else None,
+    )
+    t0 = time.perf_counter()
+    track = cache.load_track("camera_solve", key)
+    if track is not None:
+        resumed.append("camera_solve")
+        log.info("camera solve: reusing the cached result in %s", cache.folder)
+    else:
+        track = solver_config.build().solve(frames, progress=progress)
+        cache.save_track("camera_solve", key, track)
+    timings["camera_solve"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    report = track.report
+    metadata = {
+        "frames": len(frames),
+        "solver": report.backend if report else config.solver,
+        "mean_error_px": report.mean_error_px if report else None,
+        "max_error_px": report.max_error_px if report else None,
+        "num_solved": report.num_solved if report else None,
+        "num_localized": report.num_localized if report else None,
+        "num_interpolated": report.num_interpolated if report else None,
+        "flags": list(report.flags) if report else [],
+    }
+    scene_path = write_scene(config.output, track, source=str(config.input), metadata=metadata)
+    timings["write_usd"] = time.perf_counter() - t0
+
+    report_path = config.output / "report.json"
+    full = {
+        "input": str(config.input),
+        "frames": {"count": len(frames), "width": frames.width, "height": frames.height, "fps": frames.fps,
+                   "first": int(frames.frame_numbers[0]), "last": int(frames.frame_numbers[-1]), "scale": frames.scale},
+        "camera_solve": report.to_dict() if report else None,
+        "stage_timings_secs": {k: round(v, 3) for k, v in timings.items()},
+        "resumed_stages": resumed,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "outputs": {"scene": str(scene_path)},
+    }
+    atomic_write_text(report_path, json.dumps(_finite(full), indent=2, allow_nan=False, default=_json_default))
+    return ReconstructResult(
+        scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
+        image_size=(frames.width, frames.height), timings_secs=timings, resumed_stages=tuple(resumed),
+    )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: replace non-finite floats by None, recursively."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,0 +1,23 @@
+"""Video in, geometry out: frame reading, camera solving (and, later, depth, objects, layers)."""
+
+from ._camera_solve import CameraSolveConfig, CameraSolver, ColmapSolver, ColmapSolverConfig, interpolate_poses
+from ._frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ProgressFn, read_frames
+from ._motion import FrameMotion, analyse_motion, select_keyframes
+from ._world import align_world, estimate_up
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "CameraSolveConfig",
+    "CameraSolver",
+    "ColmapSolver",
+    "ColmapSolverConfig",
+    "FrameMotion",
+    "ProgressFn",
+    "align_world",
+    "analyse_motion",
+    "estimate_up",
+    "interpolate_poses",
+    "read_frames",
+    "select_keyframes",
+]

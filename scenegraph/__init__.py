@@ -1,0 +1,71 @@
+"""The SceneForge scene model: camera types, conventions, USD I/O.
+
+Needs only numpy and usd-core (and trimesh for meshes), so a scene can be read and
+edited without the reconstruction stack.
+"""
+
+from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
+from ._errors import (
+    DependencyError,
+    InputError,
+    OutputExistsError,
+    SceneFileError,
+    SceneForgeError,
+    ShapeError,
+    SolveError,
+)
+from ._frames import Frames
+from ._transforms import (
+    Similarity,
+    check_rigid,
+    invert_rigid,
+    is_rigid,
+    make_transform,
+    quat_wxyz_from_rotation,
+    rotation_about_axis,
+    rotation_angle,
+    rotation_from_quat_wxyz,
+    similarity_from_points,
+    transform_points,
+)
+from ._usd import (
+    StageValidation,
+    open_stage,
+    read_camera_track,
+    scene_summary,
+    validate_stage,
+    write_scene,
+)
+
+__all__ = [
+    "CameraTrack",
+    "DependencyError",
+    "FrameStatus",
+    "Frames",
+    "InputError",
+    "Intrinsics",
+    "OutputExistsError",
+    "SceneFileError",
+    "SceneForgeError",
+    "ShapeError",
+    "Similarity",
+    "SolveError",
+    "SolveReport",
+    "SparsePoints",
+    "StageValidation",
+    "check_rigid",
+    "invert_rigid",
+    "is_rigid",
+    "make_transform",
+    "open_stage",
+    "quat_wxyz_from_rotation",
+    "read_camera_track",
+    "rotation_about_axis",
+    "rotation_angle",
+    "rotation_from_quat_wxyz",
+    "scene_summary",
+    "similarity_from_points",
+    "transform_points",
+    "validate_stage",
+    "write_scene",
+]

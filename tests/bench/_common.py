@@ -1,0 +1,114 @@
+"""Shared pieces of the benchmarks: data paths, running a case in a child process for
+its peak memory, metrics, and the printed table."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.scenegraph import rotation_angle, similarity_from_points
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def run_case_in_child(module: str, case: str, out_json: Path, *extra: str) -> dict[str, Any]:
+    """Run ``python -m module --case CASE --result out_json`` and add its wall time and peak RSS."""
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.unlink(missing_ok=True)
+    command = [sys.executable, "-m", module, "--case", case, "--result", str(out_json), *extra]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    result: dict[str, Any] = {"case": case, "ok": child.returncode == 0 and out_json.exists()}
+    if result["ok"]:
+        result.update(json.loads(out_json.read_text()))
+    else:
+        result["error"] = f"exit code {child.returncode}"
+    result["process_wall_secs"] = round(wall, 2)
+    result["peak_memory_mb"] = round(usage.ru_maxrss / 1024.0, 1)  # Linux reports KiB
+    return result
+
+
+def camera_centre_errors(est_centres: np.ndarray, gt_centres: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Per-frame distance after the least-squares similarity (Umeyama) that maps estimate onto truth."""
+    sim = similarity_from_points(est_centres, gt_centres)
+    return np.linalg.norm(sim.apply_points(est_centres) - gt_centres, axis=1), sim
+
+
+def ate_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iterations: int = 20) -> float:
+    """RMSE (same units as truth) when the alignment also fits one constant offset in the camera frame.
+
+    Ground-truth poses that belong to a second sensor rigidly mounted beside the camera
+    (7-Scenes: the depth camera) differ from the camera by such an offset.
+    """
+    offset = np.zeros(3)
+    for _ in range(iterations):
+        centres = est_world_from_cam[:, :3, 3] + est_world_from_cam[:, :3, :3] @ offset
+        sim = similarity_from_points(centres, gt_centres)
+        # gt ≈ s R (c + R_i o) + t, linear in o
+        a = (sim.scale * sim.rotation @ est_world_from_cam[:, :3, :3]).reshape(-1, 3)
+        b = (gt_centres - sim.apply_points(est_world_from_cam[:, :3, 3])).reshape(-1)
+        offset = np.linalg.lstsq(a, b, rcond=None)[0]
+    centres = est_world_from_cam[:, :3, 3] + est_world_from_cam[:, :3, :3] @ offset
+    errors, _ = camera_centre_errors(centres, gt_centres)
+    return float(np.sqrt(np.mean(errors**2)))
+
+
+def rotation_errors_deg(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndarray, sim: Any) -> np.ndarray:
+    """Per-frame angle between aligned estimated and true camera orientations, in degrees."""
+    aligned = sim.rotation @ est_world_from_cam[:, :3, :3]
+    relative = np.swapaxes(gt_world_from_cam[:, :3, :3], -1, -2) @ aligned
+    return np.degrees(rotation_angle(relative))
+
+
+def relative_pose_auc(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndarray, threshold_deg: float = 30.0) -> dict[str, float]:
+    """Rotation and translation-direction AUC@threshold over all frame pairs (as the VGGT paper reports)."""
+    n = len(est_world_from_cam)
+    r_err, t_err = [], []
+    for i in range(n):
+        for j in range(i + 1, n):
+            rel_e = np.linalg.inv(est_world_from_cam[i]) @ est_world_from_cam[j]
+            rel_g = np.linalg.inv(gt_world_from_cam[i]) @ gt_world_from_cam[j]
+            r_err.append(float(np.degrees(rotation_angle(rel_e[:3, :3].T @ rel_g[:3, :3]))))
+            te, tg = rel_e[:3, 3], rel_g[:3, 3]
+            denom = np.linalg.norm(te) * np.linalg.norm(tg)
+            cos = float(np.dot(te, tg) / denom) if denom > 1e-12 else 1.0
+            t_err.append(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))))
+
+    def auc(errors: list[float]) -> float:
+        e = np.sort(np.minimum(np.asarray(errors), threshold_deg))
+        recall = np.arange(1, len(e) + 1) / len(e)
+        e = np.concatenate([[0.0], e])
+        recall = np.concatenate([[0.0], recall])
+        area = np.trapezoid(recall, e) if hasattr(np, "trapezoid") else np.trapz(recall, e)
+        return float(area / threshold_deg)
+
+    return {"rotation_auc30": auc(r_err), "translation_auc30": auc(t_err), "pose_auc30": auc(list(np.maximum(r_err, t_err)))}
+
+
+def print_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
+    """Print and return a plain-text table; ``columns`` are (key, header)."""
+    def fmt(value: Any) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, float):
+            return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+        return str(value)
+
+    cells = [[fmt(row.get(key)) for key, _ in columns] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, (_, h) in enumerate(columns)]
+    lines = [title, "  ".join(h.ljust(w) for (_, h), w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
