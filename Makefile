@@ -27,8 +27,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider tests -x -q --co >/dev/null
-	$(PY) tests/bench/run_all.py --out bench_results
+	$(PY) -m pytest -q -m "slow" tests
+	$(PY) -m tests.bench.run_all --out bench_results
 
 clean:
 	rm -rf $(VENV) out bench_results

@@ -47,22 +47,38 @@ def format_solve_summary(result: Any) -> str:
 
 
 def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
-    """``sceneforge info``: one line per fact of the scene summary."""
-    lines = [f"Scene: {path}"]
-    width = max((len(str(key)) for key in summary), default=0)
-    for key, value in summary.items():
-        if key == "validation":
-            continue
-        if isinstance(value, float):
-            value = _num(value, digits=3)
-        elif isinstance(value, (list, tuple)):
-            value = ", ".join(str(v) for v in value) or "none"
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}={_num(v, digits=3) if isinstance(v, float) else v}" for k, v in value.items()) or "none"
-        lines.append(f"  {str(key).replace('_', ' '):<{width}}  {value}")
+    """``sceneforge info``: a short description of the scene and its solve."""
+    status = summary.get("frame_status") or {}
+    solve = summary.get("solve") or summary.get("metadata") or {}
+    layers = ", ".join(summary.get("layers", [])) or "none"
+    lines = [
+        f"Scene:      {path}",
+        f"Layers:     {layers}; edits: {'yes' if summary.get('has_edits') else 'none'}",
+        f"Source:     {summary.get('source') or 'unknown'}",
+        f"Frames:     {summary.get('frames')} (source frames {summary.get('first_frame')}–{summary.get('last_frame')}) "
+        f"at {_num(summary.get('fps'), digits=3).rstrip('0').rstrip('.')} fps, {_num(summary.get('duration_secs'), ' s')}, "
+        f"{summary.get('width')}×{summary.get('height')}",
+        f"Camera:     {summary.get('camera')}, {'one camera for the clip' if summary.get('single_camera') else 'intrinsics per frame'}; "
+        f"focal {_num(summary.get('focal_length_px'), ' px', 1)} ({_num(summary.get('focal_length_35mm'), ' mm', 1)} full-frame equivalent), "
+        f"horizontal FOV {_num(summary.get('hfov_deg'), '°', 1)}",
+        f"Frames by:  {status.get('solved', 0)} solved, {status.get('localized', 0)} localized, "
+        f"{status.get('interpolated', 0)} interpolated",
+        f"Solve:      {solve.get('backend') or solve.get('solver') or 'unknown'}; reprojection mean "
+        f"{_num(solve.get('mean_error_px'), ' px')}, worst frame {_num(solve.get('max_error_px'), ' px')}",
+        f"Points:     {summary.get('num_points', 0)} sparse points",
+        f"Units:      {summary.get('meters_per_unit')} m per unit ({'metric' if summary.get('metric_scale') else 'scale not metric'}), "
+        f"up axis {summary.get('up_axis')}",
+    ]
+    flags = solve.get("flags") or []
+    if flags:
+        lines.append(f"Flags:      {', '.join(flags)}")
+    lines += [f"Note:       {m}" for m in solve.get("messages") or []]
+    missing = summary.get("missing_layers") or []
+    if missing:
+        lines.append(f"Missing:    {', '.join(missing)}")
     validation = summary.get("validation")
     if validation is not None:
         errors, warnings = validation["errors"], validation["warnings"]
-        lines.append(f"  {'validation':<{width}}  {len(errors)} error(s), {len(warnings)} warning(s)")
-        lines += [f"    error: {e}" for e in errors] + [f"    warning: {w}" for w in warnings]
+        lines.append(f"Validation: {len(errors)} error(s), {len(warnings)} warning(s) from USD's validators")
+        lines += [f"  error: {e}" for e in errors] + [f"  warning: {w}" for w in warnings]
     return "\n".join(lines)

@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sceneforge {_VERSION}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
     parser.add_argument("-q", "--quiet", action="store_true", help="only print errors (no progress bars, no summary)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -115,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(debug: bool, quiet: bool) -> None:
-    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+def _setup_logging(debug: bool, verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s" if not debug else "%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("sceneforge")
@@ -175,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    _setup_logging(args.debug, args.quiet)
+    _setup_logging(args.debug, args.verbose, args.quiet)
     try:
         return _COMMANDS[args.command](args)
     except SceneForgeError as exc:

@@ -198,7 +198,7 @@ class ColmapSolver:
                 "(too little texture, too much blur, or too little overlap between frames); "
                 "try --stride 1, a longer clip, --focal with the known focal length, or --mask to hide moving things"
             )
-        if smap.num_components > 1:
+        if smap.num_components > 1 and len(smap.cam_from_world) < len(keys):
             flags.append("largest_component")
             messages.append(
                 f"the clip broke into {smap.num_components} parts that do not connect; kept the largest "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -15,8 +15,14 @@ __all__ = ["read_frames", "VIDEO_SUFFIXES", "IMAGE_SUFFIXES", "ProgressFn"]
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``: called as long work advances (``total`` 0 when unknown)."""
+class ProgressFn(Protocol):
+    """``progress(stage, done, total)``: called as long work advances (``total`` 0 when unknown).
+
+    The library reports progress through this callback and never prints; the command
+    line turns it into progress bars.
+    """
+
+    def __call__(self, stage: str, done: int, total: int) -> None: ...
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")

@@ -1,0 +1,30 @@
+"""Run every benchmark: each prints its table and writes JSON under ``--out``.
+
+    python -m tests.bench.run_all --out bench_results
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tests.bench import bench_camera
+
+BENCHMARKS = {"camera": bench_camera.main}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results")
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    status = 0
+    for name in args.only or BENCHMARKS:
+        print(f"== benchmark: {name}", flush=True)
+        status |= BENCHMARKS[name](["--out", str(args.out)])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The command line end to end on the bundled demo clip, plus its error handling."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sceneforge.engine.cli import build_parser, main
+from sceneforge.scenegraph import FrameStatus, read_camera_track, rotation_angle, similarity_from_points, validate_stage
+from tests.conftest import DEMO_DIR
+
+
+@pytest.fixture(scope="module")
+def demo_shot(tmp_path_factory) -> Path:
+    """The demo clip reconstructed once through the command line (a real subprocess)."""
+    shot = tmp_path_factory.mktemp("demo") / "shot"
+    done = subprocess.run(
+        [sys.executable, "-m", "sceneforge.engine.cli", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Scene written" in done.stdout
+    return shot
+
+
+@pytest.fixture(scope="module")
+def truth() -> dict:
+    return json.loads((DEMO_DIR / "ground_truth.json").read_text())
+
+
+def test_demo_writes_the_scene_layers_and_report(demo_shot):
+    for name in ("scene.usda", "reconstruction.usda", "edits.usda", "report.json"):
+        assert (demo_shot / name).is_file(), name
+    report = json.loads((demo_shot / "report.json").read_text())
+    solve = report["camera_solve"]
+    assert solve["num_frames"] == 72
+    assert solve["num_solved"] + solve["num_localized"] + solve["num_interpolated"] == 72
+    assert len(solve["per_frame_error_px"]) == 72
+    assert solve["mean_error_px"] < 1.0
+    assert set(report["stage_timings_secs"]) >= {"read_frames", "camera_solve", "write_usd"}
+
+
+def test_demo_scene_passes_usd_validation(demo_shot):
+    result = validate_stage(demo_shot / "scene.usda")
+    assert result.errors == ()
+
+
+def test_demo_cameras_match_ground_truth(demo_shot, truth):
+    track = read_camera_track(demo_shot / "scene.usda")
+    gt = np.array([f["world_from_cam"] for f in truth["frames"]])
+    assert len(track) == 72
+    np.testing.assert_array_equal(track.frame_numbers, np.arange(72))
+    assert track.fps == pytest.approx(24.0)
+    assert np.all(track.status != FrameStatus.INTERPOLATED)
+    # camera centres after a similarity: well under 1% of the 1.5 m path
+    sim = similarity_from_points(track.camera_centers(), gt[:, :3, 3])
+    errors = np.linalg.norm(sim.apply_points(track.camera_centers()) - gt[:, :3, 3], axis=1)
+    assert np.sqrt(np.mean(errors**2)) < 0.005
+    # rotations relative to the first frame (independent of the alignment)
+    est = track.world_from_cam[0, :3, :3].T @ track.world_from_cam[:, :3, :3]
+    ref = gt[0, :3, :3].T @ gt[:, :3, :3]
+    assert np.degrees(rotation_angle(np.swapaxes(ref, 1, 2) @ est)).max() < 0.3
+    # the lens
+    k_true = np.array(truth["K"])
+    assert track.intrinsics[0].fx == pytest.approx(k_true[0, 0], rel=0.02)
+    # world up: the scene's floor is level, so our +Y seen from camera 0 equals the truth's
+    up_ours = track.world_from_cam[0, :3, :3].T @ [0, 1, 0]
+    up_true = gt[0, :3, :3].T @ [0, 1, 0]
+    assert np.degrees(np.arccos(np.clip(up_ours @ up_true, -1, 1))) < 2.0
+
+
+def test_info_prints_the_summary(demo_shot, capsys):
+    assert main(["info", str(demo_shot / "scene.usda"), "--validate"]) == 0
+    out = capsys.readouterr().out
+    assert "Frames:     72" in out
+    assert "24 fps" in out
+    assert "0 error(s)" in out
+    assert main(["info", str(demo_shot), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frames"] == 72 and data["num_points"] > 100
+
+
+def test_existing_scene_is_not_overwritten(demo_shot, capsys):
+    before = (demo_shot / "scene.usda").read_bytes()
+    code = main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(demo_shot)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "--force" in err
+    assert (demo_shot / "scene.usda").read_bytes() == before
+
+
+def test_rerun_with_force_resumes_from_the_cache(demo_shot, tmp_path, capsys):
+    shot = tmp_path / "copy"
+    shutil.copytree(demo_shot, shot)
+    assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force"]) == 0
+    assert "Resumed:       camera_solve" in capsys.readouterr().out
+    a = read_camera_track(shot / "scene.usda")
+    b = read_camera_track(demo_shot / "scene.usda")
+    np.testing.assert_array_equal(a.world_from_cam, b.world_from_cam)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["reconstruct", "missing.mp4", "-o", "{tmp}/shot"], "input not found"),
+        (["reconstruct", "{tmp}/notes.mp4", "-o", "{tmp}/shot"], "not a readable video"),
+        (["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", "{tmp}/shot", "--solver", "colmap-globl"], "did you mean 'colmap-global'"),
+        (["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", "{tmp}/shot", "--start", "80"], "0 frame(s)"),
+        (["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", "{tmp}/full"], "not empty"),
+        (["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", "{tmp}/shot", "--intrinsics", "{tmp}/notes.mp4"], "3×3 K"),
+        (["info", "{tmp}/notes.mp4"], "notes.mp4"),
+    ],
+)
+def test_bad_input_gets_one_line_and_nonzero_exit(tmp_path, capsys, argv, message):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    code = main([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+    assert not (tmp_path / "shot" / "scene.usda").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "sceneforge.engine.cli", "--debug", "reconstruct", "missing.mp4", "-o", str(tmp_path / "s")],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "InputError" in done.stderr
+
+
+def test_help_explains_every_option():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - the parser's own registry
+    assert {"reconstruct", "info"} <= set(sub)
+    for name, command in sub.items():
+        assert command.description, name
+        for action in command._actions:  # noqa: SLF001
+            if action.dest != "help":
+                assert action.help, f"{name} {action.dest} has no help"
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 2
+    assert "reconstruct" in capsys.readouterr().out
