@@ -51,7 +51,7 @@ class ReconstructConfig:
     """A file with the known 3×3 K of the source frames."""
     refine_principal_point: bool = False
     """Let the solve move the principal point."""
-    lens: str = "simple_radial"
+    lens: str = "radial"
     """Lens model: pinhole, simple_radial or radial."""
     camera_per_frame: bool = False
     """Separate intrinsics per frame (zoom)."""
@@ -205,17 +205,7 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
 
     t0 = time.perf_counter()
     report = track.report
-    metadata = {
-        "frames": len(frames),
-        "solver": report.backend if report else config.solver,
-        "mean_error_px": report.mean_error_px if report else None,
-        "max_error_px": report.max_error_px if report else None,
-        "num_solved": report.num_solved if report else None,
-        "num_localized": report.num_localized if report else None,
-        "num_interpolated": report.num_interpolated if report else None,
-        "flags": list(report.flags) if report else [],
-    }
-    scene_path = write_scene(config.output, track, source=str(config.input), metadata=metadata)
+    scene_path = write_scene(config.output, track, source=str(config.input))
     timings["write_usd"] = time.perf_counter() - t0
 
     report_path = config.output / "report.json"

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     known.add_argument("--focal", type=_positive_float, default=None, help="known focal length in pixels of the source frames")
     known.add_argument("--intrinsics", type=Path, default=None, help="file with the known 3×3 K of the source frames (9 numbers or JSON {'K': ...})")
     cam.add_argument("--refine-principal-point", action="store_true", help="let the solve move the principal point (default: fixed at the centre)")
-    cam.add_argument("--lens", choices=["pinhole", "simple_radial", "radial"], default="simple_radial", help="lens model (default simple_radial)")
+    cam.add_argument("--lens", choices=["pinhole", "simple_radial", "radial"], default="radial", help="lens model: no distortion, one or two radial terms (default radial)")
     cam.add_argument("--camera-per-frame", action="store_true", help="separate intrinsics per frame (zooming lens)")
     cam.add_argument("--mask", type=Path, default=None, help="image (or folder of per-frame images) whose non-zero pixels the solve ignores, e.g. moving things")
     run = rec.add_argument_group("run")

@@ -71,7 +71,7 @@ class CameraSolveConfig:
     """Known focal length in pixels at the frames' resolution (principal point from the solve or the centre)."""
     refine_principal_point: bool = False
     """Let bundle adjustment move the principal point (off: it stays at the image centre)."""
-    lens: LensModel = "simple_radial"
+    lens: LensModel = "radial"
     """Lens model: ``pinhole``, ``simple_radial`` (one radial term) or ``radial`` (two terms)."""
     camera_per_frame: bool = False
     """Solve separate intrinsics per frame (zooming lenses) instead of one camera for the clip."""
@@ -97,9 +97,9 @@ class ColmapSolverConfig(CameraSolveConfig):
     """Sequential matching: each keyframe is matched with this many following ones (quadratic spacing)."""
     loop_detection: bool = True
     """Also match keyframes far apart in time that look alike (a camera returning to a place)."""
-    keyframe_flow_fraction: float = 0.05
+    keyframe_flow_fraction: float = 0.08
     """Start a new keyframe after this much image motion, as a fraction of the long side."""
-    max_keyframe_gap: int = 6
+    max_keyframe_gap: int = 10
     """At most this many frames between keyframes."""
     solve_all_below: int = 30
     """Clips (or photo sets) with fewer frames than this are solved whole: every frame a keyframe."""
@@ -198,11 +198,13 @@ class ColmapSolver:
                 "(too little texture, too much blur, or too little overlap between frames); "
                 "try --stride 1, a longer clip, --focal with the known focal length, or --mask to hide moving things"
             )
-        if smap.num_components > 1 and len(smap.cam_from_world) < len(keys):
+        missing = np.array([k for k in keys if int(k) not in smap.cam_from_world], dtype=np.int64)
+        if _longest_run(np.isin(keys, missing)) >= 3:
             flags.append("largest_component")
             messages.append(
-                f"the clip broke into {smap.num_components} parts that do not connect; kept the largest "
-                f"({len(smap.cam_from_world)} keyframes), other frames are localized where possible or interpolated"
+                f"the clip breaks into parts that do not connect ({len(missing)} of {len(keys)} keyframes, "
+                f"from frame {int(frames.frame_numbers[missing[0]])}, could not join); kept the largest part, "
+                "other frames are localized where possible or interpolated"
             )
 
         t0 = time.perf_counter()
@@ -511,6 +513,15 @@ def _to_4x4(cam_from_world_3x4: np.ndarray) -> np.ndarray:
     return out
 
 
+def _longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of True in a 1-D bool array."""
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
 def _per_frame_masks(masks: np.ndarray | None, frames: Frames) -> np.ndarray | None:
     if masks is None:
         return None
@@ -556,7 +567,13 @@ def _map_from_reconstructions(recs: dict) -> _Map:
     smap = _Map(num_components=len(recs))
     if not recs:
         return smap
-    rec = max(recs.values(), key=lambda r: r.num_reg_images())
+    # The part of the clip that matters most is the one spanning most frames (not the one
+    # with most keyframes: a fast move makes more keyframes per second than a slow one).
+    def span(rec: object) -> tuple[int, int]:
+        indices = [int(Path(im.name).stem) for im in rec.images.values() if im.has_pose]
+        return (max(indices) - min(indices) if indices else -1, len(indices))
+
+    rec = max(recs.values(), key=span)
     point_ids = list(rec.points3D.keys())
     index_of = {pid: j for j, pid in enumerate(point_ids)}
     xyz = np.array([rec.points3D[pid].xyz for pid in point_ids], dtype=np.float64).reshape(-1, 3)

@@ -153,3 +153,33 @@ def test_help_explains_every_option():
 def test_no_command_prints_help(capsys):
     assert main([]) == 2
     assert "reconstruct" in capsys.readouterr().out
+
+
+def test_known_intrinsics_file_and_mask_are_used(tmp_path, truth, capsys):
+    k = np.array(truth["K"])
+    k_file = tmp_path / "K.txt"
+    np.savetxt(k_file, k)
+    mask = np.zeros((360, 640), np.uint8)
+    mask[:40, :] = 255  # ignore the top band
+    from PIL import Image
+
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    shot = tmp_path / "shot"
+    code = main([
+        "-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "36",
+        "--intrinsics", str(k_file), "--mask", str(tmp_path / "mask.png"),
+    ])
+    assert code == 0, capsys.readouterr().err
+    track = read_camera_track(shot / "scene.usda")
+    assert len(track) == 36
+    np.testing.assert_allclose(track.intrinsics[0].K, k, atol=1e-9)
+    assert json.loads((shot / "report.json").read_text())["config"]["mask"].endswith("mask.png")
+
+
+def test_focal_is_given_in_source_pixels(tmp_path, truth):
+    shot = tmp_path / "shot"
+    focal = np.array(truth["K"])[0, 0]
+    assert main(["-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "30", "--max-size", "320", "--focal", str(focal)]) == 0
+    track = read_camera_track(shot / "scene.usda")
+    assert (track.intrinsics[0].width, track.intrinsics[0].height) == (320, 180)
+    assert track.intrinsics[0].fx == pytest.approx(focal / 2)

@@ -144,3 +144,17 @@ def test_frames_status_values_are_stable():
     # the USD and report files store these numbers
     assert [s.value for s in FrameStatus] == [0, 1, 2]
     assert Frames  # imported for the public surface
+
+
+def test_clip_that_breaks_in_two_keeps_the_largest_part(demo_clip):
+    from sceneforge.reconstruct import read_frames
+
+    room = read_frames(demo_clip)  # 72 frames of the room
+    pan, _, _ = pan_clip(n=16, width=room.width, height=room.height, focal_px=500.0)
+    images = np.concatenate([room.images, pan.images])
+    frames = Frames(images=images, fps=24.0, frame_numbers=np.arange(len(images)))
+    track = ColmapSolverConfig().build().solve(frames)
+    assert len(track) == len(frames)
+    assert "largest_component" in track.report.flags
+    assert np.all(track.status[: len(room)] != FrameStatus.INTERPOLATED)
+    assert np.sum(track.status[len(room) :] == FrameStatus.SOLVED) == 0
