@@ -123,14 +123,23 @@ class ColmapSolverConfig(CameraSolveConfig):
         return ColmapSolver(self)
 
 
+@dataclass(frozen=True)
+class _Observations:
+    """A keyframe's observations of map points."""
+
+    pixels: np.ndarray  # N×2
+    points_in_world: np.ndarray  # N×3
+    error_px: np.ndarray  # N reprojection errors
+    point_index: np.ndarray  # N indices into the map's points
+
+
 @dataclass
 class _Map:
     """The keyframe reconstruction in the frames' indexing."""
 
     cam_from_world: dict[int, np.ndarray] = field(default_factory=dict)  # frame index -> 3×4
     cameras: dict[int, object] = field(default_factory=dict)  # frame index -> pycolmap.Camera
-    observations: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    """frame index -> (pixels N×2, points_in_world N×3, per-observation error N)"""
+    observations: dict[int, _Observations] = field(default_factory=dict)
     points: SparsePoints = field(default_factory=SparsePoints.empty)
     num_components: int = 0
 
@@ -169,12 +178,6 @@ class ColmapSolver:
             progress("analyse motion", 1, 1)
         log.info("%d of %d frames chosen as keyframes", len(keys), n)
 
-        if float(np.median(motion.num_detected)) < MIN_TRACKED:
-            raise SolveError(
-                "could not solve the camera: too little texture "
-                f"(a median of {int(np.median(motion.num_detected))} corners per frame); "
-                "film a textured scene, light it better, or reduce motion blur"
-            )
         tracked_well = bool(np.all(motion.num_tracked >= MIN_TRACKED))
         if tracked_well and float(np.max(motion.median_flow_px, initial=0.0)) < 0.3:
             return self._static_track(frames, timings, messages)
@@ -183,6 +186,13 @@ class ColmapSolver:
         smap = self._solve_keyframes(frames, keys, ignore, progress=progress)
         timings["keyframe_solve"] = time.perf_counter() - t0
 
+        if len(smap.cam_from_world) >= 3 and _is_pure_rotation(smap):
+            flags.append("rotation_only")
+            messages.append(
+                "the keyframes are related by homographies that are pure rotations: solved as a pan from a "
+                "fixed point (no parallax, so no depth from motion)"
+            )
+            return self._rotation_only_track(frames, motion, timings, flags, messages)
         if len(smap.cam_from_world) < max(3, int(0.3 * len(keys))):
             pan_ratio = float(np.median(motion.homography_inlier_ratio))
             if pan_ratio > 0.8:
@@ -193,6 +203,13 @@ class ColmapSolver:
                     "point (no parallax, so no depth from motion)"
                 )
                 return self._rotation_only_track(frames, motion, timings, flags, messages)
+            corners = int(np.median(motion.num_detected))
+            if corners < MIN_TRACKED:
+                raise SolveError(
+                    f"could not solve the camera: too little texture (a median of {corners} corners per frame, "
+                    f"{len(smap.cam_from_world)} of {len(keys)} keyframes registered); "
+                    "film a textured scene, light it better, or reduce motion blur"
+                )
             raise SolveError(
                 f"could not solve the camera: {len(smap.cam_from_world)} of {len(keys)} keyframes registered "
                 "(too little texture, too much blur, or too little overlap between frames); "
@@ -215,7 +232,8 @@ class ColmapSolver:
         for i, pose in smap.cam_from_world.items():
             cam_from_world[i] = pose
             status[i] = FrameStatus.SOLVED
-            frame_error[i] = float(np.mean(smap.observations[i][2])) if len(smap.observations[i][2]) else np.nan
+            errors = smap.observations[i].error_px
+            frame_error[i] = float(np.mean(errors)) if len(errors) else np.nan
             cameras[i] = smap.cameras[i]
         localized = self._localize(gray, smap, ignore, progress=progress)
         for i, (pose, camera, err) in localized.items():
@@ -399,7 +417,7 @@ class ColmapSolver:
             return {}
         correspondences: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {i: [] for i in targets}
         for k_index, key in enumerate(solved):
-            pixels, points, _ = smap.observations[key]
+            pixels, points = smap.observations[key].pixels, smap.observations[key].points_in_world
             if len(pixels) == 0:
                 continue
             if len(pixels) > cfg.max_carried:
@@ -592,7 +610,9 @@ def _map_from_reconstructions(recs: dict) -> _Map:
         smap.cam_from_world[frame] = pose
         camera = copies.setdefault(image.camera_id, pycolmap.Camera(image.camera.todict()))
         smap.cameras[frame] = camera  # a copy: the reconstruction's own dies with it
-        smap.observations[frame] = (pixels, pts, _reprojection_error(camera, pose, pixels, pts))
+        smap.observations[frame] = _Observations(
+            pixels, pts, _reprojection_error(camera, pose, pixels, pts), np.array([o[1] for o in obs], dtype=np.int64)
+        )
     return smap
 
 
@@ -671,6 +691,49 @@ def _loop_candidates(images: np.ndarray, names: list[str], *, min_distance: int,
     return [(names[a], names[b]) for a, b in sorted(pairs)]
 
 
+def _is_pure_rotation(smap: _Map, *, min_inlier_ratio: float = 0.9, max_cost: float = 0.02) -> bool:
+    """True when the solved keyframes show no parallax: every pair of consecutive keyframes is
+    related by a homography (within 1 px) that is a rotation for one common focal length.
+
+    A planar scene filmed with a moving camera also gives homographies, but not rotations
+    (``K⁻¹ H K = R + t nᵀ / d``), so it is not mistaken for a pan.
+    """
+    import cv2
+
+    frames = sorted(smap.observations)
+    homographies, ratios = [], []
+    for a, b in zip(frames, frames[1:]):
+        obs_a, obs_b = smap.observations[a], smap.observations[b]
+        _, in_a, in_b = np.intersect1d(obs_a.point_index, obs_b.point_index, return_indices=True)
+        if len(in_a) < 15:
+            continue
+        # pixel-centre convention is irrelevant here: both sides use the same one
+        h, inliers = cv2.findHomography(obs_a.pixels[in_a], obs_b.pixels[in_b], cv2.RANSAC, 1.0)
+        if h is None:
+            continue
+        homographies.append(h)
+        ratios.append(float(inliers.mean()))
+    if len(ratios) < 2 or float(np.median(ratios)) < min_inlier_ratio:
+        return False
+    camera = smap.cameras[frames[0]]
+    width, height = int(camera.width), int(camera.height)
+    focal = _focal_from_homographies(np.stack(homographies), width, height)
+    return _rotation_cost(np.stack(homographies), focal, width, height) < max_cost
+
+
+def _rotation_cost(homographies: np.ndarray, focal: float, width: int, height: int) -> float:
+    """Mean distance from orthonormality of ``K⁻¹ H K`` (scaled to det 1) over the homographies."""
+    k = np.array([[focal, 0, width / 2], [0, focal, height / 2], [0, 0, 1.0]])
+    k_inv = np.linalg.inv(k)
+    total = 0.0
+    for h in homographies:
+        m = k_inv @ h @ k
+        det = np.linalg.det(m)
+        m = m / np.cbrt(det) if det > 0 else m
+        total += float(np.linalg.norm(m.T @ m - np.eye(3)))
+    return total / len(homographies)
+
+
 def _nearest_rotation(m: np.ndarray) -> np.ndarray:
     u, _, vt = np.linalg.svd(m)
     r = u @ vt
@@ -680,19 +743,10 @@ def _nearest_rotation(m: np.ndarray) -> np.ndarray:
 
 
 def _focal_from_homographies(homographies: np.ndarray, width: int, height: int) -> float:
-    """The focal length (px) that makes the frame-to-frame homographies of a pan most like rotations."""
+    """The focal length (px) that makes the homographies of a pan most like rotations."""
     candidates = np.geomspace(0.3, 5.0, 200) * max(width, height)
-    cost = []
-    for f in candidates:
-        k = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
-        k_inv = np.linalg.inv(k)
-        total = 0.0
-        for h in homographies:
-            m = k_inv @ h @ k
-            m /= np.cbrt(np.linalg.det(m)) if np.linalg.det(m) > 0 else 1.0
-            total += float(np.linalg.norm(m.T @ m - np.eye(3)))
-        cost.append(total)
-    return float(candidates[int(np.argmin(cost))])
+    costs = [_rotation_cost(homographies, f, width, height) for f in candidates]
+    return float(candidates[int(np.argmin(costs))])
 
 
 def interpolate_poses(world_from_cam: np.ndarray, posed: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from sceneforge.scenegraph import (
     rotation_about_axis,
     rotation_angle,
 )
-from tests.reconstruct._synthetic import flat_clip, pan_clip, still_clip
+from tests.reconstruct._synthetic import flat_clip, pan_clip, plane_dolly_clip, still_clip
 
 
 def test_pan_falls_back_to_rotation_only():
@@ -31,6 +31,20 @@ def test_pan_falls_back_to_rotation_only():
     est_first_from_i = track.world_from_cam[0, :3, :3].T @ track.world_from_cam[:, :3, :3]
     errors = np.degrees(rotation_angle(np.swapaxes(true_first_from_i, 1, 2) @ est_first_from_i))
     assert errors.max() < 0.5
+
+
+def test_pan_that_colmap_solves_degenerately_is_still_a_pan():
+    # at this size the mapper registers every frame of the pan with made-up positions
+    frames, k, _ = pan_clip(n=16, width=640, height=360, focal_px=500.0)
+    track = ColmapSolverConfig().build().solve(frames)
+    assert "rotation_only" in track.report.flags
+    assert track.intrinsics[0].fx == pytest.approx(500.0, rel=0.03)
+
+
+def test_moving_camera_before_a_wall_is_not_a_pan():
+    track = ColmapSolverConfig().build().solve(plane_dolly_clip())
+    assert "rotation_only" not in track.report.flags
+    assert np.ptp(track.camera_centers(), axis=0).max() > 0
 
 
 def test_pan_with_known_focal_uses_it():
