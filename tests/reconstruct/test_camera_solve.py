@@ -172,3 +172,26 @@ def test_clip_that_breaks_in_two_keeps_the_largest_part(demo_clip):
     assert "largest_component" in track.report.flags
     assert np.all(track.status[: len(room)] != FrameStatus.INTERPOLATED)
     assert np.sum(track.status[len(room) :] == FrameStatus.SOLVED) == 0
+
+
+def test_loop_candidates_pair_keyframes_that_look_alike():
+    from sceneforge.reconstruct._camera_solve import _loop_candidates
+    from tests.conftest import textured_image
+
+    images = np.stack([textured_image(48, 64, seed=s) for s in range(30)])
+    images[27] = images[2]  # the camera comes back to where it was at keyframe 2
+    names = [f"{i:06d}.png" for i in range(30)]
+    pairs = _loop_candidates(images, names, min_distance=20)
+    assert ("000002.png", "000027.png") in pairs
+    assert all(int(b[:6]) - int(a[:6]) >= 20 for a, b in pairs)
+
+
+def test_camera_per_frame_gives_each_frame_its_own_lens(demo_clip, demo_module):
+    from sceneforge.reconstruct import read_frames
+
+    frames = read_frames(demo_clip, end=40)
+    track = ColmapSolverConfig(camera_per_frame=True).build().solve(frames)
+    focals = np.array([i.fx for i in track.intrinsics])
+    assert not track.single_camera
+    k_true = demo_module.demo_intrinsics()
+    np.testing.assert_allclose(np.median(focals), k_true[0, 0], rtol=0.05)
