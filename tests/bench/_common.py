@@ -64,10 +64,17 @@ def ate_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iter
     return float(np.sqrt(np.mean(errors**2)))
 
 
-def rotation_errors_deg(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndarray, sim: Any) -> np.ndarray:
-    """Per-frame angle between aligned estimated and true camera orientations, in degrees."""
-    aligned = sim.rotation @ est_world_from_cam[:, :3, :3]
-    relative = np.swapaxes(gt_world_from_cam[:, :3, :3], -1, -2) @ aligned
+def rotation_errors_deg(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndarray) -> np.ndarray:
+    """Per-frame angle between estimated and true camera orientations, in degrees, after the one
+    world rotation that best aligns the orientations (chordal mean).
+
+    Fitted on the orientations themselves rather than taken from the camera-centre
+    similarity, which leaves the rotation about a straight camera path undetermined.
+    """
+    est_r, gt_r = est_world_from_cam[:, :3, :3], gt_world_from_cam[:, :3, :3]
+    u, _, vt = np.linalg.svd(np.sum(gt_r @ np.swapaxes(est_r, -1, -2), axis=0))
+    align = u @ np.diag([1.0, 1.0, np.linalg.det(u @ vt)]) @ vt
+    relative = np.swapaxes(gt_r, -1, -2) @ align @ est_r
     return np.degrees(rotation_angle(relative))
 
 
