@@ -91,8 +91,8 @@ class ColmapSolverConfig(CameraSolveConfig):
 
     mapper: Literal["global", "incremental"] = "global"
     """COLMAP mapper for the keyframes: ``global`` (GLOMAP-style, the default) or ``incremental``."""
-    max_features: int = 4096
-    """SIFT features per keyframe."""
+    max_features: int | None = None
+    """SIFT features per keyframe (default: 4096, or 8192 when a short clip is solved whole)."""
     overlap: int = 10
     """Sequential matching: each keyframe is matched with this many following ones (quadratic spacing)."""
     loop_detection: bool = True
@@ -325,7 +325,8 @@ class ColmapSolver:
             if ignore is not None:
                 reader.mask_path = str(mask_dir)
             extraction = pycolmap.FeatureExtractionOptions()
-            extraction.sift.max_num_features = cfg.max_features
+            solved_whole = len(keys) == len(frames)
+            extraction.sift.max_num_features = cfg.max_features or (8192 if solved_whole else 4096)
             mode = pycolmap.CameraMode.PER_IMAGE if cfg.camera_per_frame else pycolmap.CameraMode.SINGLE
             if progress:
                 progress("extract features", 0, 1)

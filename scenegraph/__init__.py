@@ -4,6 +4,8 @@ Needs only numpy and usd-core (and trimesh for meshes), so a scene can be read a
 edited without the reconstruction stack.
 """
 
+from ._depth import DepthMap, RelativeDepth
+from ._mesh import TexturedMesh
 from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
 from ._errors import (
     DependencyError,
@@ -38,6 +40,9 @@ from ._usd import (
 )
 
 __all__ = [
+    "DepthMap",
+    "RelativeDepth",
+    "TexturedMesh",
     "CameraTrack",
     "DependencyError",
     "FrameStatus",

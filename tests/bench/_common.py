@@ -104,7 +104,9 @@ def relative_pose_auc(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndar
 
 
 def print_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
-    """Print and return a plain-text table; ``columns`` are (key, header)."""
+    """Print and return a plain-text table; ``columns`` are (key, header). Nothing for no rows."""
+    if not rows:
+        return ""
     def fmt(value: Any) -> str:
         if value is None:
             return "—"
