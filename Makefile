@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # The CPU build of torch; pyproject.toml accepts a range, this pins the wheel we install.
 TORCH  := torch==2.13.0
+# Open3D 0.19.0 (0.20.0's TSDF volumes returned empty meshes here); pyproject takes a range.
+OPEN3D := open3d==0.19.0
 DEMO_OUT ?= out/demo
 
 .PHONY: install demo test bench clean
@@ -12,9 +14,12 @@ DEMO_OUT ?= out/demo
 install: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
+	@# Open3D needs libusb at import time (Debian package libusb-1.0-0).
+	@ldconfig -p | grep -q libusb-1.0 || { apt-get update -qq && apt-get install -y -qq libusb-1.0-0; } \
+		|| echo "warning: install Debian's libusb-1.0-0 for Open3D (needs root)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet "$(TORCH)" "$(OPEN3D)"
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
