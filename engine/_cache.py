@@ -19,9 +19,10 @@ import numpy as np
 
 from sceneforge.scenegraph import CameraTrack, Intrinsics, SolveReport, SparsePoints
 
-__all__ = ["StageCache", "atomic_write_text", "track_to_arrays", "track_from_arrays", "stage_key"]
+__all__ = ["StageCache", "DepthStore", "atomic_write_text", "track_to_arrays", "track_from_arrays", "stage_key"]
 
 CACHE_FORMAT = 1
+_MESH_FIELDS = ("vertices", "faces", "uv", "texture", "vertex_colors", "normals")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -123,8 +124,76 @@ class StageCache:
         info = {"format": CACHE_FORMAT, "key": key, "report": track.report.to_dict() if track.report else None}
         atomic_write_text(meta, json.dumps(info, indent=1))
 
+    def load_mesh(self, stage: str, key: str) -> Any:
+        """The cached :class:`~sceneforge.scenegraph.TexturedMesh` of ``stage`` made with ``key``, else None."""
+        from sceneforge.scenegraph import TexturedMesh
+
+        npz, meta = self._paths(stage)
+        if not (npz.exists() and meta.exists()):
+            return None
+        try:
+            info = json.loads(meta.read_text())
+            if info.get("key") != key or info.get("format") != CACHE_FORMAT:
+                return None
+            with np.load(npz) as arrays:
+                fields = {name: np.array(arrays[name]) if name in arrays else None for name in _MESH_FIELDS}
+            return TexturedMesh(**fields)
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def save_mesh(self, stage: str, key: str, mesh: Any) -> None:
+        npz, meta = self._paths(stage)
+        arrays = {name: getattr(mesh, name) for name in _MESH_FIELDS if getattr(mesh, name) is not None}
+        _atomic_save_npz(npz, arrays)
+        atomic_write_text(meta, json.dumps({"format": CACHE_FORMAT, "key": key}))
+
     def clear(self) -> None:
         if self.folder.exists():
             for f in self.folder.iterdir():
                 if f.is_file():
                     f.unlink()
+
+
+class DepthStore:
+    """Per-frame depth maps in a folder, one compressed ``<frame:06d>.npz`` each.
+
+    A ``key.json`` beside them names what made them; a store opened with another key
+    starts empty (its files are removed), so stale depth never mixes with new.
+    """
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder = Path(folder)
+        self.key = key
+        key_file = self.folder / "key.json"
+        if self.folder.exists():
+            try:
+                stored = json.loads(key_file.read_text()).get("key")
+            except (OSError, ValueError):
+                stored = None
+            if stored != key:
+                for f in self.folder.glob("*.npz"):
+                    f.unlink()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(key_file, json.dumps({"format": CACHE_FORMAT, "key": key}))
+
+    def path(self, frame_number: int) -> Path:
+        return self.folder / f"{int(frame_number):06d}.npz"
+
+    def has(self, frame_number: int) -> bool:
+        return self.path(frame_number).exists()
+
+    def save(self, depth: Any) -> Path:
+        """Store a :class:`~sceneforge.scenegraph.DepthMap` (depth float32, confidence float16)."""
+        path = self.path(depth.frame_number)
+        _atomic_save_npz(path, {"depth": depth.depth, "confidence": depth.confidence.astype(np.float16)})
+        return path
+
+    def load(self, frame_number: int) -> Any:
+        from sceneforge.scenegraph import DepthMap
+
+        with np.load(self.path(frame_number)) as data:
+            return DepthMap(
+                depth=data["depth"].astype(np.float32),
+                confidence=data["confidence"].astype(np.float32),
+                frame_number=int(frame_number),
+            )

@@ -14,7 +14,7 @@ import numpy as np
 from sceneforge.scenegraph import CameraTrack, Frames, InputError, Intrinsics, OutputExistsError
 
 from ._cache import StageCache, atomic_write_text, stage_key
-from ._registry import SOLVERS
+from ._registry import DEPTH, SOLVERS
 
 __all__ = ["ReconstructConfig", "ReconstructResult", "reconstruct", "load_intrinsics_file", "load_ignore_masks"]
 
@@ -57,6 +57,14 @@ class ReconstructConfig:
     """Separate intrinsics per frame (zoom)."""
     mask: Path | None = None
     """An image (or a folder of per-frame images) whose non-zero pixels the solve ignores."""
+    depth: str = "plane-sweep"
+    """Dense depth backend, or ``none`` to stop after the camera solve."""
+    background: bool = True
+    """Fuse the depth into a textured background mesh (needs depth)."""
+    max_triangles: int = 500_000
+    """Triangle budget of the background mesh."""
+    texture_size: int = 2048
+    """Width and height of the background's texture atlas in pixels."""
     force: bool = False
     """Overwrite an existing scene in the output folder."""
     fresh: bool = False
@@ -203,9 +211,37 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
         cache.save_track("camera_solve", key, track)
     timings["camera_solve"] = time.perf_counter() - t0
 
+    depth_paths: list[str] | None = None
+    background = None
+    if config.depth != "none":
+        t0 = time.perf_counter()
+        depth_store, reused = _depth_stage(config, frames, track, key, progress=progress)
+        timings["depth"] = time.perf_counter() - t0
+        if reused == len(frames):
+            resumed.append("depth")
+        depth_paths = [str(depth_store.path(n).relative_to(config.output)) for n in frames.frame_numbers]
+        if config.background:
+            t0 = time.perf_counter()
+            background_key = stage_key(depth=depth_store.key, triangles=config.max_triangles, texture=config.texture_size)
+            background = cache.load_mesh("background", background_key)
+            if background is not None:
+                resumed.append("background")
+            else:
+                from sceneforge.reconstruct import TextureBakeConfig, TSDFFusionConfig
+
+                depths = {int(n): depth_store.load(n) for n in frames.frame_numbers}
+                fuser = TSDFFusionConfig(
+                    max_faces=config.max_triangles, texture=TextureBakeConfig(texture_size=config.texture_size)
+                ).build()
+                background = fuser.fuse(frames, track, depths, progress=progress)
+                cache.save_mesh("background", background_key, background)
+            timings["background"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
     report = track.report
-    scene_path = write_scene(config.output, track, source=str(config.input))
+    scene_path = write_scene(
+        config.output, track, source=str(config.input), background=background, depth_paths=depth_paths
+    )
     timings["write_usd"] = time.perf_counter() - t0
 
     report_path = config.output / "report.json"
@@ -224,6 +260,39 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
         scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
         image_size=(frames.width, frames.height), timings_secs=timings, resumed_stages=tuple(resumed),
     )
+
+
+def _depth_stage(config: ReconstructConfig, frames: Frames, track: CameraTrack, camera_key: str, *, progress: Any) -> tuple[Any, int]:
+    """Dense depth for every frame, resumable frame by frame; returns the store and how many
+    frames were already there.
+
+    Raw per-frame depth is cached under ``run/cache/depth_raw``; after every frame has its
+    raw depth, the multi-view consistency filter writes the final maps to ``run/depth``,
+    which the USD references.
+    """
+    from sceneforge.reconstruct import filter_consistent
+
+    from ._cache import DepthStore
+
+    depth_config = DEPTH.config(config.depth)
+    raw_key = stage_key(camera=camera_key, depth=config.depth, config=repr(depth_config))
+    raw = DepthStore(config.output / RUN_FOLDER / "cache" / "depth_raw", raw_key)
+    final = DepthStore(config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v1"))
+    numbers = [int(n) for n in frames.frame_numbers]
+    if all(final.has(n) for n in numbers):
+        return final, len(numbers)
+    todo = [i for i, n in enumerate(numbers) if not raw.has(n)]
+    reused = len(numbers) - len(todo)
+    if reused:
+        log.info("depth: %d of %d frames reused from %s", reused, len(numbers), raw.folder)
+    if todo:
+        estimator = depth_config.build()
+        for _, depth in estimator.estimate(frames, track, indices=todo, progress=progress):
+            raw.save(depth)
+    depths = {n: raw.load(n) for n in numbers}
+    for n, depth in filter_consistent(depths, track).items():
+        final.save(depth)
+    return final, reused
 
 
 def _finite(value: Any) -> Any:

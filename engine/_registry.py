@@ -8,7 +8,7 @@ from typing import Any
 
 from sceneforge.scenegraph import InputError
 
-__all__ = ["Registry", "SOLVERS"]
+__all__ = ["Registry", "SOLVERS", "DEPTH"]
 
 
 class Registry:
@@ -52,3 +52,13 @@ def _colmap(mapper: str) -> Callable[..., Any]:
 SOLVERS = Registry("camera solver")
 SOLVERS.register("colmap-global", _colmap("global"), "COLMAP keyframes with the global mapper, every other frame localized (default)")
 SOLVERS.register("colmap-incremental", _colmap("incremental"), "COLMAP keyframes with the incremental mapper, every other frame localized")
+
+
+def _plane_sweep(**options: Any) -> Any:
+    from sceneforge.reconstruct import PlaneSweepConfig
+
+    return PlaneSweepConfig(**options)
+
+
+DEPTH = Registry("depth estimator")
+DEPTH.register("plane-sweep", _plane_sweep, "multi-view plane-sweep stereo from the solved cameras, CPU or GPU, no weights (default)")

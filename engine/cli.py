@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Reconstruct a clip into a USD scene: reads the frames, solves one camera per frame "
             "(COLMAP on keyframes, every other frame localized against the map), aligns the world "
-            "(+Y up, origin at the scene centre) and writes OUTPUT/scene.usda with its layers, "
-            "OUTPUT/report.json with the solve report, and OUTPUT/run/ with resumable stage results."
+            "(+Y up, origin at the scene centre), estimates dense depth for every frame, fuses it into a "
+            "textured background mesh, and writes OUTPUT/scene.usda with its layers, OUTPUT/report.json "
+            "with the solve report, and OUTPUT/run/ with depth maps and resumable stage results."
         ),
         epilog="Example: sceneforge reconstruct clip.mp4 -o shot/ --max-size 960",
     )
@@ -101,9 +102,35 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--lens", choices=["pinhole", "simple_radial", "radial"], default="radial", help="lens model: no distortion, one or two radial terms (default radial)")
     cam.add_argument("--camera-per-frame", action="store_true", help="separate intrinsics per frame (zooming lens)")
     cam.add_argument("--mask", type=Path, default=None, help="image (or folder of per-frame images) whose non-zero pixels the solve ignores, e.g. moving things")
+    from ._registry import DEPTH
+
+    geo = rec.add_argument_group("depth and geometry")
+    geo.add_argument(
+        "--depth", default="plane-sweep",
+        help="dense depth backend, or 'none' to stop after the camera: "
+        + "; ".join(f"{k}: {v}" for k, v in DEPTH.describe().items()),
+    )
+    geo.add_argument("--no-background", action="store_true", help="do not fuse the depth into a background mesh")
+    geo.add_argument("--max-triangles", type=_positive_int, default=500_000, help="triangle budget of the background mesh (default 500000)")
+    geo.add_argument("--texture-size", type=_positive_int, default=2048, help="background texture atlas size in pixels (default 2048)")
     run = rec.add_argument_group("run")
     run.add_argument("--force", action="store_true", help="overwrite a scene already in the output folder")
     run.add_argument("--fresh", action="store_true", help="ignore cached stage results in OUTPUT/run and compute everything again")
+
+    ren = sub.add_parser(
+        "render", help="render a scene through its camera to a video or images",
+        description=(
+            "Render a scene's meshes (background, objects) through a USD camera — the plate camera by "
+            "default — for every frame of the shot or a range, to an MP4 (H.264) or a PNG sequence."
+        ),
+        epilog="Example: sceneforge render shot/scene.usda -o edit.mp4 --start 10 --end 60",
+    )
+    ren.add_argument("scene", type=Path, help="a scene.usda (or the shot folder holding it)")
+    ren.add_argument("-o", "--output", type=Path, required=True, help="an .mp4/.mov/.mkv file, or a folder (or frame_%%06d.png pattern) for PNGs")
+    ren.add_argument("--camera", default="/World/Cameras/Plate", help="the USD camera prim to look through (default /World/Cameras/Plate)")
+    ren.add_argument("--start", type=_non_negative_int, default=None, help="first source frame to render (default: the scene's first)")
+    ren.add_argument("--end", type=_positive_int, default=None, help="source frame to stop before (default: after the last)")
+    ren.add_argument("--force", action="store_true", help="overwrite an existing output")
 
     info = sub.add_parser(
         "info", help="describe a SceneForge scene",
@@ -112,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("scene", type=Path, help="a scene.usda (or the shot folder holding it)")
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
     info.add_argument("--validate", action="store_true", help="also run USD's validators on the stage")
+    info.add_argument("--preview", type=Path, default=None, metavar="DIR", help="write coloured previews of the depth maps into DIR")
     return parser
 
 
@@ -134,7 +162,9 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         input=args.input, output=args.output, start=args.start, end=args.end, stride=args.stride,
         max_size=args.max_size or None, fps=args.fps, pattern=args.pattern, solver=args.solver,
         focal_px=args.focal, intrinsics_file=args.intrinsics, refine_principal_point=args.refine_principal_point,
-        lens=args.lens, camera_per_frame=args.camera_per_frame, mask=args.mask, force=args.force, fresh=args.fresh,
+        lens=args.lens, camera_per_frame=args.camera_per_frame, mask=args.mask, depth=args.depth,
+        background=not args.no_background, max_triangles=args.max_triangles, texture_size=args.texture_size,
+        force=args.force, fresh=args.fresh,
     )
     bars = ProgressBars(enabled=False if args.quiet else None)
     try:
@@ -143,6 +173,27 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         bars.close()
     if not args.quiet:
         print(format_solve_summary(result))
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from ._progress import ProgressBars
+    from ._render_job import RenderConfig, render_scene
+
+    config = RenderConfig(
+        scene=args.scene, output=args.output, camera=args.camera, start=args.start, end=args.end, force=args.force
+    )
+    bars = ProgressBars(enabled=False if args.quiet else None)
+    try:
+        result = render_scene(config, progress=bars)
+    finally:
+        bars.close()
+    if not args.quiet:
+        print(
+            f"Rendered {result.num_frames} frames of {result.width}×{result.height} to {result.output} "
+            f"in {result.seconds:.1f} s ({result.num_frames / max(result.seconds, 1e-9):.1f} frames/s); "
+            f"{result.coverage:.1%} of pixels covered by geometry"
+        )
     return 0
 
 
@@ -156,6 +207,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
     if args.validate:
         result = validate_stage(path)
         summary["validation"] = {"errors": list(result.errors), "warnings": list(result.warnings)}
+    if args.preview is not None:
+        from ._previews import write_depth_previews
+
+        written = write_depth_previews(path, args.preview)
+        summary["previews"] = {"folder": str(args.preview), "count": len(written)}
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
@@ -165,7 +221,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"reconstruct": _cmd_reconstruct, "info": _cmd_info}
+_COMMANDS = {"reconstruct": _cmd_reconstruct, "render": _cmd_render, "info": _cmd_info}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,3 +21,29 @@ __all__ = [
     "read_frames",
     "select_keyframes",
 ]
+
+from ._depth import DepthEstimator, PlaneSweepConfig, PlaneSweepStereo, filter_consistent
+from ._depth_align import align_relative_depth, depth_scale_to_points
+
+__all__ += [
+    "DepthEstimator",
+    "PlaneSweepConfig",
+    "PlaneSweepStereo",
+    "align_relative_depth",
+    "depth_scale_to_points",
+    "filter_consistent",
+]
+
+from ._fusion import BackgroundFuser, TSDFFuser, TSDFFusionConfig
+from ._surface import frame_surface
+from ._texture import TextureBakeConfig, TextureBaker, ViewTextureBaker
+
+__all__ += [
+    "BackgroundFuser",
+    "TSDFFuser",
+    "TSDFFusionConfig",
+    "TextureBakeConfig",
+    "TextureBaker",
+    "ViewTextureBaker",
+    "frame_surface",
+]

@@ -1,7 +1,15 @@
 """Scene out to pixels: rasterizing, render passes, compositing, refiners, video writers.
 
-The rasterizer and writers arrive with the depth and render work; this package is
-empty in the foundation.
+- :class:`Rasterizer` draws textured meshes with headless OpenGL into :class:`RenderPasses`
+  (rgb, depth, coverage, normals, object id), exactly on our camera conventions;
+- :func:`write_video` / :class:`VideoWriter` write H.264 MP4 files or PNG sequences, atomically.
+
+Compositing, hole filling and refiners arrive with the render work. Heavy libraries
+(OpenGL, OpenCV, PyAV) are imported only when used.
 """
 
-__all__: list[str] = []
+from ._passes import PASS_NAMES, RenderPasses
+from ._rasterize import Rasterizer
+from ._video import VideoWriter, write_video
+
+__all__ = ["PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "write_video"]

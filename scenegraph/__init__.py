@@ -74,3 +74,7 @@ __all__ = [
     "validate_stage",
     "write_scene",
 ]
+
+from ._usd_mesh import SceneMesh, author_mesh, read_scene_meshes
+
+__all__ += ["SceneMesh", "author_mesh", "read_scene_meshes"]

@@ -58,7 +58,7 @@ import logging
 import math
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ from pxr import Gf, Kind, Sdf, Tf, Usd, UsdGeom, Vt
 
 from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
 from ._errors import InputError, SceneFileError
+from ._mesh import TexturedMesh
 
 __all__ = [
     "DEFAULT_CAMERA_PATH",
@@ -97,6 +98,7 @@ FILM_BACK_WIDTH_MM = 36.0
 
 _WORLD_PATH = "/World"
 _POINTS_PATH = "/World/Points"
+_BACKGROUND_PATH = "/World/Background"
 _LAYER_DATA_KEY = "sceneforge"
 _DEFAULT_CLIPPING_RANGE = (0.01, 1000.0)
 _DEFAULT_WIDTH_PX = 1920
@@ -111,6 +113,7 @@ _ATTR_RADIAL = "sceneforge:radialDistortion"
 _ATTR_IMAGE_SIZE = "sceneforge:imageSize"
 _ATTR_FRAME_NUMBERS = "sceneforge:frameNumbers"
 _ATTR_FRAME_STATUS = "sceneforge:frameStatus"
+_ATTR_DEPTH_MAPS = "sceneforge:depthMaps"
 _PRIMVAR_ERROR = "sceneforge:errorPx"
 
 
@@ -307,6 +310,8 @@ def write_scene(
     metric_scale: bool = False,
     source: str = "",
     metadata: Mapping[str, Any] | None = None,
+    background: TexturedMesh | None = None,
+    depth_paths: Sequence[str] | None = None,
 ) -> Path:
     """Write a camera track as a SceneForge scene: ``reconstruction.usda``, ``edits.usda``, ``scene.usda``.
 
@@ -324,12 +329,19 @@ def write_scene(
         source: the clip the scene came from, recorded in the layer metadata.
         metadata: extra entries for ``customLayerData.sceneforge.metadata`` (numbers, strings,
             lists, nested dicts), e.g. solve summary numbers.
+        background: the static background in world coordinates, written as the mesh
+            ``/World/Background`` (kind component) with its material under ``/World/Looks`` and
+            its texture as ``textures/Background.png`` (see :func:`author_mesh`), before the layers.
+        depth_paths: one depth file per frame, relative to ``folder`` (e.g. ``depth/0001.npz``),
+            stored on the plate camera as the ``sceneforge:depthMaps`` asset array. The files
+            should exist before the scene is validated (USD checks that assets resolve).
 
     Returns:
         The path of ``scene.usda``.
 
     Raises:
-        InputError: ``folder`` is not a folder, or ``meters_per_unit`` is not positive.
+        InputError: ``folder`` is not a folder, ``meters_per_unit`` is not positive, or
+            ``background`` / ``depth_paths`` are not what is described above.
     """
     out = Path(folder)
     if not out.is_dir():
@@ -338,6 +350,9 @@ def write_scene(
         raise InputError(f"meters_per_unit must be a positive number, got {meters_per_unit}")
     if not isinstance(track, CameraTrack):
         raise InputError(f"track must be a CameraTrack, got {type(track).__name__}")
+    if background is not None and not isinstance(background, TexturedMesh):
+        raise InputError(f"background must be a TexturedMesh, got {type(background).__name__}")
+    depth_assets = _check_depth_paths(depth_paths, len(track))
 
     layer_data = {
         _LAYER_DATA_KEY: _to_usd_value(
@@ -353,7 +368,7 @@ def write_scene(
         )
     }
 
-    reconstruction = _reconstruction_layer(track, meters_per_unit)
+    reconstruction = _reconstruction_layer(track, meters_per_unit, out, background, depth_assets)
     reconstruction.customLayerData = layer_data
     edits = Sdf.Layer.CreateAnonymous(".usda")
     scene = Sdf.Layer.CreateAnonymous(".usda")
@@ -419,8 +434,32 @@ def _export_atomic(layer: Sdf.Layer, path: Path) -> None:
         cached.Reload(True)
 
 
-def _reconstruction_layer(track: CameraTrack, meters_per_unit: float) -> Sdf.Layer:
-    """An anonymous layer with /World, the plate camera and the sparse points."""
+def _check_depth_paths(depth_paths: Sequence[str] | None, num_frames: int) -> list[str] | None:
+    """The depth files as ``./``-relative asset paths, checked: one relative path per frame."""
+    if depth_paths is None:
+        return None
+    if isinstance(depth_paths, (str, Path)):
+        raise InputError("depth_paths must be a sequence of paths, one per frame, got a single path")
+    paths = [str(p) for p in depth_paths]
+    if len(paths) != num_frames:
+        raise InputError(f"depth_paths must have one path per frame ({num_frames}), got {len(paths)}")
+    bad = [p for p in paths if not p or Path(p).is_absolute() or "\\" in p]
+    if bad:
+        raise InputError(
+            f"depth_paths must be relative to the scene folder with / separators, got {bad[0]!r}; "
+            "pass e.g. depth/0001.npz"
+        )
+    return [p if p.startswith(("./", "../")) else f"./{p}" for p in paths]
+
+
+def _reconstruction_layer(
+    track: CameraTrack,
+    meters_per_unit: float,
+    folder: Path,
+    background: TexturedMesh | None = None,
+    depth_assets: list[str] | None = None,
+) -> Sdf.Layer:
+    """An anonymous layer with /World, the plate camera, the sparse points and the background."""
     # Created first and returned, so the layer outlives the stage used to author it.
     layer = Sdf.Layer.CreateAnonymous(".usda")
     stage = Usd.Stage.Open(layer)
@@ -429,9 +468,17 @@ def _reconstruction_layer(track: CameraTrack, meters_per_unit: float) -> Sdf.Lay
     Usd.ModelAPI(world.GetPrim()).SetKind(Kind.Tokens.assembly)
     stage.SetDefaultPrim(world.GetPrim())
     UsdGeom.Xform.Define(stage, "/World/Cameras")  # an Xform, so an edit can move every camera at once
-    _author_camera(stage, DEFAULT_CAMERA_PATH, track, meters_per_unit)
+    camera = _author_camera(stage, DEFAULT_CAMERA_PATH, track, meters_per_unit)
+    if depth_assets is not None:
+        camera.GetPrim().CreateAttribute(_ATTR_DEPTH_MAPS, Sdf.ValueTypeNames.AssetArray, custom=True).Set(
+            Sdf.AssetPathArray(depth_assets)
+        )
     if len(track.points) > 0:
         _author_points(stage, _POINTS_PATH, track.points)
+    if background is not None:
+        from ._usd_mesh import author_mesh  # _usd_mesh builds on this module's helpers
+
+        author_mesh(stage, _BACKGROUND_PATH, background, folder=folder, name="Background", kind=Kind.Tokens.component)
     return layer
 
 
@@ -747,7 +794,11 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
     film back), ``hfov_deg``, ``frame_status`` (counts by :class:`FrameStatus` name),
     ``num_points``, ``solve`` (the stored solve report, or {}), ``metadata`` (the caller's
     entries), ``layers`` (file names of the layer stack, strongest first),
-    ``missing_layers``, ``has_edits``, ``meters_per_unit``, ``up_axis``, ``metric_scale``.
+    ``missing_layers``, ``has_edits``, ``meters_per_unit``, ``up_axis``, ``metric_scale``,
+    ``background`` (``{"prim", "faces", "vertices", "texture_size"}`` of ``/World/Background``,
+    ``texture_size`` [width, height] or None; None without a background mesh),
+    ``depth_maps`` (number of per-frame depth files the camera references, 0 for none) and
+    ``missing_depth_maps`` (how many of those do not resolve to a file).
 
     Raises:
         SceneFileError: as :func:`read_camera_track`.
@@ -768,6 +819,10 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
 
     counts = np.bincount(track.status.astype(np.int64), minlength=len(FrameStatus))
     first_frame, last_frame = int(track.frame_numbers[0]), int(track.frame_numbers[-1])
+    from ._usd_mesh import mesh_summary  # _usd_mesh builds on this module's helpers
+
+    depth_attr = stage.GetPrimAtPath(camera).GetAttribute(_ATTR_DEPTH_MAPS)
+    depth_maps = list(depth_attr.Get() or []) if depth_attr.IsValid() else []
     return {
         "path": root.realPath or root.identifier,
         "format_version": data.get("formatVersion"),
@@ -795,6 +850,9 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
         "meters_per_unit": float(UsdGeom.GetStageMetersPerUnit(stage)),
         "up_axis": str(UsdGeom.GetStageUpAxis(stage)),
         "metric_scale": bool(data.get("metricScale", False)),
+        "background": mesh_summary(stage, _BACKGROUND_PATH),
+        "depth_maps": len(depth_maps),
+        "missing_depth_maps": sum(1 for asset in depth_maps if not asset.resolvedPath),
     }
 
 

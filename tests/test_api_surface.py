@@ -17,15 +17,17 @@ EXPECTED = {
         "StageValidation", "check_rigid", "invert_rigid", "is_rigid", "make_transform", "open_stage",
         "quat_wxyz_from_rotation", "read_camera_track", "rotation_about_axis", "rotation_angle",
         "rotation_from_quat_wxyz", "scene_summary", "similarity_from_points", "transform_points", "validate_stage",
-        "write_scene",
+        "write_scene", "SceneMesh", "author_mesh", "read_scene_meshes",
     },
     "sceneforge.reconstruct": {
         "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
-        "FrameMotion", "ProgressFn", "align_world", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
-        "select_keyframes",
+        "FrameMotion", "ProgressFn", "align_world", "DepthEstimator", "PlaneSweepConfig", "PlaneSweepStereo",
+        "align_relative_depth", "depth_scale_to_points", "filter_consistent", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
+        "select_keyframes", "BackgroundFuser", "TSDFFuser", "TSDFFusionConfig", "TextureBakeConfig", "TextureBaker",
+        "ViewTextureBaker", "frame_surface",
     },
     "sceneforge.engine": {"SOLVERS", "ReconstructConfig", "ReconstructResult", "Registry", "reconstruct"},
-    "sceneforge.render": set(),
+    "sceneforge.render": {"PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "write_video"},
 }
 
 

@@ -18,10 +18,11 @@ from tests.conftest import DEMO_DIR
 
 @pytest.fixture(scope="module")
 def demo_shot(tmp_path_factory) -> Path:
-    """The demo clip reconstructed once through the command line (a real subprocess)."""
+    """The demo clip reconstructed once through the command line (a real subprocess), at half size."""
     shot = tmp_path_factory.mktemp("demo") / "shot"
     done = subprocess.run(
-        [sys.executable, "-m", "sceneforge.engine.cli", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot)],
+        [sys.executable, "-m", "sceneforge.engine.cli", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot),
+         "--max-size", "320", "--texture-size", "512"],
         capture_output=True, text=True, check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -61,13 +62,13 @@ def test_demo_cameras_match_ground_truth(demo_shot, truth):
     # camera centres after a similarity: well under 1% of the 1.5 m path
     sim = similarity_from_points(track.camera_centers(), gt[:, :3, 3])
     errors = np.linalg.norm(sim.apply_points(track.camera_centers()) - gt[:, :3, 3], axis=1)
-    assert np.sqrt(np.mean(errors**2)) < 0.005
+    assert np.sqrt(np.mean(errors**2)) < 0.01
     # rotations relative to the first frame (independent of the alignment)
     est = track.world_from_cam[0, :3, :3].T @ track.world_from_cam[:, :3, :3]
     ref = gt[0, :3, :3].T @ gt[:, :3, :3]
     assert np.degrees(rotation_angle(np.swapaxes(ref, 1, 2) @ est)).max() < 0.3
     # the lens
-    k_true = np.array(truth["K"])
+    k_true = np.array(truth["K"]) * [[0.5], [0.5], [1.0]]  # the fixture runs at half size
     assert track.intrinsics[0].fx == pytest.approx(k_true[0, 0], rel=0.02)
     # world up: the scene's floor is level, so our +Y seen from camera 0 equals the truth's
     up_ours = track.world_from_cam[0, :3, :3].T @ [0, 1, 0]
@@ -88,7 +89,7 @@ def test_info_prints_the_summary(demo_shot, capsys):
 
 def test_existing_scene_is_not_overwritten(demo_shot, capsys):
     before = (demo_shot / "scene.usda").read_bytes()
-    code = main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(demo_shot)])
+    code = main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(demo_shot), "--max-size", "320", "--texture-size", "512"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1 and "--force" in err
@@ -98,8 +99,8 @@ def test_existing_scene_is_not_overwritten(demo_shot, capsys):
 def test_rerun_with_force_resumes_from_the_cache(demo_shot, tmp_path, capsys):
     shot = tmp_path / "copy"
     shutil.copytree(demo_shot, shot)
-    assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force"]) == 0
-    assert "Resumed:       camera_solve" in capsys.readouterr().out
+    assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force", "--max-size", "320", "--texture-size", "512"]) == 0
+    assert "Resumed:       camera_solve, depth, background" in capsys.readouterr().out
     a = read_camera_track(shot / "scene.usda")
     b = read_camera_track(demo_shot / "scene.usda")
     np.testing.assert_array_equal(a.world_from_cam, b.world_from_cam)
@@ -166,7 +167,7 @@ def test_known_intrinsics_file_and_mask_are_used(tmp_path, truth, capsys):
     Image.fromarray(mask).save(tmp_path / "mask.png")
     shot = tmp_path / "shot"
     code = main([
-        "-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "36",
+        "-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "36", "--depth", "none",
         "--intrinsics", str(k_file), "--mask", str(tmp_path / "mask.png"),
     ])
     assert code == 0, capsys.readouterr().err
@@ -179,7 +180,55 @@ def test_known_intrinsics_file_and_mask_are_used(tmp_path, truth, capsys):
 def test_focal_is_given_in_source_pixels(tmp_path, truth):
     shot = tmp_path / "shot"
     focal = np.array(truth["K"])[0, 0]
-    assert main(["-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "30", "--max-size", "320", "--focal", str(focal)]) == 0
+    assert main(["-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--end", "30", "--max-size", "320", "--focal", str(focal), "--depth", "none"]) == 0
     track = read_camera_track(shot / "scene.usda")
     assert (track.intrinsics[0].width, track.intrinsics[0].height) == (320, 180)
     assert track.intrinsics[0].fx == pytest.approx(focal / 2)
+
+
+def test_demo_scene_has_depth_and_a_textured_background(demo_shot):
+    from sceneforge.scenegraph import read_scene_meshes
+
+    summary_code = main(["info", str(demo_shot), "--json"])
+    assert summary_code == 0
+    meshes = read_scene_meshes(demo_shot / "scene.usda")
+    background = [m for m in meshes if m.name == "Background"]
+    assert background and background[0].mesh.num_faces > 1000
+    assert background[0].mesh.texture is not None
+    assert len(list((demo_shot / "run" / "depth").glob("*.npz"))) == 72
+    assert (demo_shot / "textures").is_dir()
+
+
+def test_render_writes_the_plate_camera_video(demo_shot, tmp_path, capsys):
+    import av
+
+    out = tmp_path / "render.mp4"
+    assert main(["render", str(demo_shot / "scene.usda"), "-o", str(out), "--start", "10", "--end", "20"]) == 0
+    assert "Rendered 10 frames" in capsys.readouterr().out
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 10 and frames[0].shape == (180, 320, 3)
+    assert main(["render", str(demo_shot), "-o", str(out), "--start", "10", "--end", "12"]) == 2  # exists, no --force
+    pngs = tmp_path / "pngs"
+    assert main(["render", str(demo_shot), "-o", str(pngs), "--start", "30", "--end", "32"]) == 0
+    assert sorted(p.name for p in pngs.iterdir()) == ["frame_000030.png", "frame_000031.png"]
+
+
+def test_render_matches_the_plate_where_it_has_geometry(demo_shot, tmp_path):
+    from PIL import Image
+
+    from sceneforge.reconstruct import read_frames
+
+    pngs = tmp_path / "pngs"
+    assert main(["-q", "render", str(demo_shot), "-o", str(pngs), "--start", "40", "--end", "41"]) == 0
+    rendered = np.asarray(Image.open(pngs / "frame_000040.png")).astype(np.float64)
+    plate = read_frames(DEMO_DIR / "room.mp4", start=40, end=42, max_size=320).images[0].astype(np.float64)
+    covered = rendered.sum(axis=2) > 0
+    assert covered.mean() > 0.5
+    psnr = 10 * np.log10(255.0**2 / np.mean((rendered[covered] - plate[covered]) ** 2))
+    assert psnr > 18.0
+
+
+def test_info_preview_writes_depth_images(demo_shot, tmp_path):
+    assert main(["-q", "info", str(demo_shot), "--preview", str(tmp_path / "prev")]) == 0
+    assert len(list((tmp_path / "prev").glob("*.png"))) == 72
