@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/sceneforge reconstruct assets/demo/room.mp4 -o $(DEMO_OUT) --force
 	$(VENV)/bin/sceneforge info $(DEMO_OUT)/scene.usda --validate
-	@echo "Open $(DEMO_OUT)/scene.usda in Blender (File > Import > USD) or usdview."
+	$(VENV)/bin/sceneforge render $(DEMO_OUT)/scene.usda -o $(DEMO_OUT)/render.mp4 --force
+	@echo "Open $(DEMO_OUT)/scene.usda in Blender (File > Import > USD) or usdview; $(DEMO_OUT)/render.mp4 is the scene rendered back through its camera."
 
 test: $(STAMP)
 	$(PY) -m pytest -q

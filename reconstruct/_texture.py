@@ -16,9 +16,9 @@ Steps (``ViewTextureBaker.bake``):
    scores nearly as well), then small same-view patches join a neighbouring view that
    sees them: large patches, few seams.
 4. **Unwrap.** ``charts="views"`` (default): each connected same-view patch is one chart,
-   laid out exactly as it projects into its view (no distortion, the source's own pixel
-   density), placed by a shelf packer; faces no view sees take the texel of the nearest
-   seen surface. ``charts="xatlas"``: xatlas cuts, flattens and packs the charts (its own
+   laid out as it projects into its view (no distortion, up to twice the source's pixel
+   density) and xatlas packs the charts by their shapes; faces no view sees (and edge-on
+   ones) take the texel of the nearest packed vertex. ``charts="xatlas"``: xatlas cuts, flattens and packs the charts (its own
    segmentation; minutes on a 200k-face fused mesh).
 5. **Bake.** Every atlas texel is cast onto the mesh in UV space (barycentrics from the ray
    caster), lifted to 3D, and coloured from the views of its face's corners: each corner
@@ -62,7 +62,11 @@ __all__ = ["TextureBaker", "TextureBakeConfig", "ViewTextureBaker"]
 log = logging.getLogger(__name__)
 
 _ATLAS_FILL = 0.6
-"""Expected share of the atlas that xatlas fills with charts (padding and packing loss)."""
+"""Share of the atlas that xatlas fills with its own charts (padding and packing loss)."""
+_VIEW_ATLAS_FILL = 0.3
+"""Share of the atlas that xatlas fills with view charts (irregular patches pack loosely)."""
+_MAX_UPSAMPLING = 2.0
+"""Most texels per frame pixel along a side in view charts."""
 _EDGE_JUMP = 0.03
 """Relative depth step between neighbouring z-buffer pixels that counts as an occlusion edge."""
 _TEXEL_CHUNK = 1 << 20
@@ -563,99 +567,92 @@ def _unwrap(
     views: list[_View],
     double_area: np.ndarray,
 ) -> _Layout:
-    size = int(cfg.texture_size)
-    if cfg.charts == "views":
-        vertex_of, split_faces, uv_px, chart = _view_charts(vertices, faces, pairs, labels, views)
-        uv, width, height = _pack_charts(uv_px, split_faces, chart, size, cfg.padding)
-        return _Layout(vertex_of=vertex_of, faces=split_faces, uv=uv, width=width, height=height)
-
     import xatlas
 
+    size = int(cfg.texture_size)
     pack = xatlas.PackOptions()
     pack.padding = int(cfg.padding)
     pack.bilinear = True
-    pack.resolution = 0  # one atlas of whatever size the density gives; scaled below
-    area = 0.5 * float(double_area.sum())
-    pack.texels_per_unit = float(np.sqrt(_ATLAS_FILL * size * size / max(area, 1e-30)))
-    atlas = xatlas.Atlas()
-    atlas.add_mesh(vertices.astype(np.float32), faces.astype(np.uint32))
-    atlas.generate(xatlas.ChartOptions(), pack)
+    pack.resolution = 0  # one atlas of whatever size the density gives; fitted below
+    if cfg.charts == "xatlas":
+        area = 0.5 * float(double_area.sum())
+        pack.texels_per_unit = float(np.sqrt(_ATLAS_FILL * size * size / max(area, 1e-30)))
+        atlas = xatlas.Atlas()
+        atlas.add_mesh(vertices.astype(np.float32), faces.astype(np.uint32))
+        atlas.generate(xatlas.ChartOptions(), pack)
+        _check_atlas(atlas)
+        mapping, out_faces, uv = atlas[0]
+        vertex_of, out_faces = mapping.astype(np.int64), out_faces.astype(np.int64)
+        if out_faces.shape != faces.shape or not np.array_equal(vertex_of[out_faces], faces):
+            raise RuntimeError("xatlas changed the faces")
+        return _fitted_layout(vertex_of, out_faces, uv, atlas, size)
+
+    vertex_of, split_faces, uv_px = _view_charts(vertices, faces, pairs, labels, views)
+    corners = uv_px[split_faces]
+    area_px = 0.5 * np.abs(
+        (corners[:, 1, 0] - corners[:, 0, 0]) * (corners[:, 2, 1] - corners[:, 0, 1])
+        - (corners[:, 2, 0] - corners[:, 0, 0]) * (corners[:, 1, 1] - corners[:, 0, 1])
+    )
+    # Zero-area charts (faces no view sees, edge-on faces) stay out of the packer, which
+    # would blow them up to whole texels; they take the texel of the nearest packed vertex.
+    packable = area_px > 1e-6
+    # Up to twice the frames' pixel density: baking and rendering each resample the texture,
+    # and twice the density keeps that from blurring what the frames showed.
+    pack.texels_per_unit = float(min(_MAX_UPSAMPLING, np.sqrt(_VIEW_ATLAS_FILL * size * size / max(area_px.sum(), 1e-12))))
+    for _ in range(3):
+        atlas = xatlas.Atlas()
+        atlas.add_uv_mesh(uv_px.astype(np.float32), split_faces[packable].astype(np.uint32))
+        atlas.generate(xatlas.ChartOptions(), pack)
+        _check_atlas(atlas)
+        longest = max(atlas.width, atlas.height)
+        if longest <= 1.05 * size:
+            break
+        pack.texels_per_unit *= 0.98 * size / longest
+    mapping, packed_faces, packed_uv = atlas[0]
+    mapping, packed_faces = mapping.astype(np.int64), packed_faces.astype(np.int64)
+    if packed_faces.shape[0] != int(packable.sum()) or not np.array_equal(mapping[packed_faces], split_faces[packable]):
+        raise RuntimeError("xatlas changed the faces")
+
+    # One atlas position per split vertex: its own where xatlas placed it, else the nearest placed one's.
+    from scipy.spatial import cKDTree
+
+    placed_uv = np.full((vertex_of.shape[0], 2), np.nan)
+    placed_uv[mapping] = packed_uv
+    placed = ~np.isnan(placed_uv[:, 0])
+    if not np.all(placed):
+        _, nearest = cKDTree(vertices[vertex_of[placed]]).query(vertices[vertex_of[~placed]], workers=-1)
+        placed_uv[~placed] = placed_uv[np.flatnonzero(placed)[nearest]]
+    rest = np.flatnonzero(~packable)
+    out_faces = np.zeros_like(faces)
+    out_faces[np.flatnonzero(packable)] = packed_faces
+    out_faces[rest] = mapping.shape[0] + np.arange(3 * rest.size).reshape(-1, 3)
+    rest_vertices = split_faces[rest].reshape(-1)
+    out_vertex_of = np.concatenate([vertex_of[mapping], vertex_of[rest_vertices]])
+    uv = np.concatenate([packed_uv, placed_uv[rest_vertices]])
+    return _fitted_layout(out_vertex_of, out_faces, uv, atlas, size)
+
+
+def _check_atlas(atlas: Any) -> None:
     if atlas.atlas_count != 1:
         raise RuntimeError(f"xatlas made {atlas.atlas_count} atlases, expected 1")
-    mapping, out_faces, uv = atlas[0]
-    vertex_of = mapping.astype(np.int64)
-    out_faces = out_faces.astype(np.int64)
-    if out_faces.shape != faces.shape or not np.array_equal(vertex_of[out_faces], faces):
-        raise RuntimeError("xatlas changed the faces")
+
+
+def _fitted_layout(vertex_of: np.ndarray, faces: np.ndarray, uv: np.ndarray, atlas: Any, size: int) -> _Layout:
+    """The layout with the texture at xatlas's size, shrunk to ``size`` on the longer side."""
     scale = min(1.0, size / max(atlas.width, atlas.height))
     width = max(1, round(atlas.width * scale))
     height = max(1, round(atlas.height * scale))
-    return _Layout(vertex_of=vertex_of, faces=out_faces, uv=uv.astype(np.float64), width=width, height=height)
-
-
-def _pack_charts(
-    uv_px: np.ndarray, faces: np.ndarray, chart: np.ndarray, size: int, padding: int
-) -> tuple[np.ndarray, int, int]:
-    """Place charts (their pixel layouts, scaled by one factor ≤ 1) on shelves in a ≤ size² atlas.
-
-    Our own shelf packer rather than xatlas's: given ready-made charts, xatlas 0.0.11 stretched
-    small charts unevenly and let charts overlap, which puts one face's colours on another.
-
-    Returns (V'×2 float64 atlas coordinates in [0, 1] with y down, width, height in texels).
-    """
-    num_charts = int(chart.max()) + 1
-    vertex_chart = np.zeros(uv_px.shape[0], dtype=np.int64)
-    vertex_chart[faces.reshape(-1)] = np.repeat(chart, 3)
-    low = np.full((num_charts, 2), np.inf)
-    high = np.full((num_charts, 2), -np.inf)
-    np.minimum.at(low, vertex_chart, uv_px)
-    np.maximum.at(high, vertex_chart, uv_px)
-    extent = high - low
-    margin = max(1, -(-padding // 2))  # texels on each side of a chart
-    room = size - 2 * margin - 1
-    boxes_px = float(np.sum((extent[:, 0] + 1.0) * (extent[:, 1] + 1.0)))
-    # Never more texels than the frames had pixels: upsampling adds no detail.
-    scale = min(1.0, np.sqrt(_ATLAS_FILL * size * size / max(boxes_px, 1e-12)), room / max(float(extent.max()), 1e-12))
-    for _ in range(40):
-        boxes = np.ceil(extent * scale).astype(np.int64) + 1 + 2 * margin
-        origin, used_w, used_h = _shelves(boxes, size)
-        if used_h <= size:
-            break
-        scale *= 0.97 * np.sqrt(size / used_h)
-    else:  # pragma: no cover - the scale shrinks geometrically, so this is not reached
-        raise RuntimeError("charts do not fit the atlas")
-    texel = (uv_px - low[vertex_chart]) * scale + origin[vertex_chart] + margin + 0.5
-    return texel / np.array([used_w, used_h], dtype=np.float64), int(used_w), int(used_h)
-
-
-def _shelves(boxes: np.ndarray, width: int) -> tuple[np.ndarray, int, int]:
-    """Shelf packing of integer boxes (N×2 width, height), tallest first, rows ``width`` wide.
-
-    Returns (N×2 int64 top-left corners, used width, used height).
-    """
-    order = np.lexsort((-boxes[:, 0], -boxes[:, 1]))
-    origin = np.zeros_like(boxes)
-    x = y = shelf_h = used_w = 0
-    for i in order:
-        w, h = int(boxes[i, 0]), int(boxes[i, 1])
-        if x + w > width and x > 0:
-            y += shelf_h
-            x = shelf_h = 0
-        origin[i] = (x, y)
-        x += w
-        shelf_h = max(shelf_h, h)
-        used_w = max(used_w, x)
-    return origin, used_w, y + shelf_h
+    return _Layout(vertex_of=vertex_of, faces=faces, uv=uv.astype(np.float64), width=width, height=height)
 
 
 def _view_charts(
     vertices: np.ndarray, faces: np.ndarray, pairs: np.ndarray, labels: np.ndarray, views: list[_View]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Charts = connected same-view patches laid out in their view's pixels.
 
-    Returns (vertex_of V' int64, faces F×3 into the split vertices, uv V'×2 float64 in pixels,
-    F int64 chart of each face).
-    Faces no view sees get the texel of the nearest seen vertex at all three corners.
+    Returns (vertex_of V' int64 input vertex of each split vertex, faces F×3 into the split
+    vertices, uv V'×2 float64 in pixels). Faces no view sees get three split vertices of their
+    own at uv (0, 0): zero-area charts.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
@@ -671,10 +668,9 @@ def _view_charts(
     key = faces[seen_idx].astype(np.int64) * n_faces + chart[seen_idx, None]
     unique_keys, inverse = np.unique(key.reshape(-1), return_inverse=True)
     vertex_of = unique_keys // n_faces
-    vertex_chart = unique_keys % n_faces
     chart_label = np.zeros(n_faces, dtype=np.int64)
     chart_label[chart[seen_idx]] = labels[seen_idx]
-    vertex_label = chart_label[vertex_chart]
+    vertex_label = chart_label[unique_keys % n_faces]
     uv = np.zeros((vertex_of.shape[0], 2))
     for n, view in enumerate(views):
         pick = vertex_label == n
@@ -685,18 +681,11 @@ def _view_charts(
 
     unseen_idx = np.flatnonzero(~seen)
     if unseen_idx.size:
-        # No view faces these (back sides, grazing slivers): each takes the one texel of the
-        # nearest seen surface, a zero-area triangle that costs no atlas space.
-        from scipy.spatial import cKDTree
-
-        _, donor = cKDTree(vertices[vertex_of]).query(vertices[faces[unseen_idx]].mean(axis=1), workers=-1)
         start = vertex_of.shape[0]
         vertex_of = np.concatenate([vertex_of, faces[unseen_idx].reshape(-1)])
-        uv = np.concatenate([uv, np.repeat(uv[donor], 3, axis=0)])
+        uv = np.concatenate([uv, np.zeros((3 * unseen_idx.size, 2))])
         out_faces[unseen_idx] = start + np.arange(3 * unseen_idx.size).reshape(-1, 3)
-        chart[unseen_idx] = vertex_chart[donor]
-    _, chart = np.unique(chart, return_inverse=True)
-    return vertex_of, out_faces, uv, chart
+    return vertex_of, out_faces, uv
 
 
 # ----------------------------------------------------------------------------------------
