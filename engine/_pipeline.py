@@ -229,7 +229,8 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
             else:
                 from sceneforge.reconstruct import TextureBakeConfig, TSDFFusionConfig
 
-                depths = {int(n): depth_store.load(n) for n in frames.frame_numbers}
+                # fusion takes depth keyed by frame index (position in the clip), not source frame number
+                depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
                 fuser = TSDFFusionConfig(
                     max_faces=config.max_triangles, texture=TextureBakeConfig(texture_size=config.texture_size)
                 ).build()
@@ -289,8 +290,8 @@ def _depth_stage(config: ReconstructConfig, frames: Frames, track: CameraTrack, 
         estimator = depth_config.build()
         for _, depth in estimator.estimate(frames, track, indices=todo, progress=progress):
             raw.save(depth)
-    depths = {n: raw.load(n) for n in numbers}
-    for n, depth in filter_consistent(depths, track).items():
+    depths = {i: raw.load(n) for i, n in enumerate(numbers)}  # keyed by frame index, as the filter expects
+    for depth in filter_consistent(depths, track).values():
         final.save(depth)
     return final, reused
 

@@ -69,6 +69,15 @@ def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
         f"Units:      {summary.get('meters_per_unit')} m per unit ({'metric' if summary.get('metric_scale') else 'scale not metric'}), "
         f"up axis {summary.get('up_axis')}",
     ]
+    background = summary.get("background")
+    if background:
+        texture = background.get("texture_size")
+        look = f"texture {texture[0]}×{texture[1]}" if texture else "vertex colours"
+        lines.append(f"Background: {background.get('faces')} faces, {background.get('vertices')} vertices, {look}")
+    depth_maps = summary.get("depth_maps")
+    if depth_maps:
+        missing = summary.get("missing_depth_maps") or 0
+        lines.append(f"Depth:      {depth_maps} depth maps" + (f", {missing} missing on disk" if missing else ""))
     flags = solve.get("flags") or []
     if flags:
         lines.append(f"Flags:      {', '.join(flags)}")

@@ -3,9 +3,12 @@
 The default backend integrates every frame's confident depth into Open3D's TSDF volume
 (the sparse ``ScalableTSDFVolume``; 0.19.0 gives complete meshes on real RGB-D frames), extracts
 the zero level set with marching cubes, removes what is not the background's surface —
-faces too few frames saw, and small disconnected pieces (floaters) — decimates to a face
-budget (fast-simplification's quadric decimation), and bakes a texture from the frames
-(:mod:`._texture`).
+faces too few frames saw from the front, and small disconnected pieces (floaters) —
+decimates to a face budget (fast-simplification's quadric decimation), and bakes a texture
+from the frames (:mod:`._texture`).
+
+Open3D's OpenMP threads spin at barriers: on cores busy with other work they are many times
+slower than one thread, so the integration uses the cores the load average leaves free.
 
 Scene units are whatever the track's are: the voxel size follows from the depth range
 and the image resolution unless given.
@@ -98,16 +101,18 @@ class TSDFFusionConfig:
     uniform_max_resolution: int = 384
     """Largest voxel count along the cube's side of the uniform volume (memory: ~20 bytes a voxel)."""
     min_views: int = 2
-    """Faces seen (depth within the truncation distance) in fewer integrated frames are
-    removed (capped at the number of frames integrated)."""
+    """Faces seen from the front (depth within the truncation distance, normal towards the
+    camera) in fewer integrated frames are removed (capped at the number of frames). This also
+    removes the back-facing second skins noisy depth grows behind surfaces."""
     min_component_fraction: float = 0.005
     """Connected pieces with fewer faces than this share of the largest piece are removed."""
     max_faces: int = 500_000
     """Face budget: larger meshes are decimated (quadric error) to this many faces."""
     threads: int | None = None
-    """OpenMP threads for Open3D's integration (None: Open3D's default, every core). Open3D's
-    threads spin at barriers, so on a machine whose cores are busy with other work one thread
-    is many times faster than all; needs threadpoolctl to take effect."""
+    """OpenMP threads for Open3D's integration; None: the cores the 1-minute load average
+    leaves free, at least one. Open3D's threads spin at barriers, so on cores busy with other
+    work every extra thread costs many times what it brings (measured: 30× slower with two
+    threads on two loaded cores). Takes effect when threadpoolctl is installed."""
     texture: TextureBakeConfig | None = field(default_factory=TextureBakeConfig)
     """How to bake the texture; None keeps the fused per-vertex colours only."""
 
@@ -355,17 +360,26 @@ def _scene_geometry(order: list[int], track: CameraTrack, prepare: Any, cfg: TSD
 # Open3D
 
 
+def _free_cores() -> int:
+    """Cores not busy with other work: the core count less the 1-minute load average, at least 1."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return cores
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
 @contextlib.contextmanager
 def _openmp_threads(count: int | None) -> Iterator[None]:
-    """Run Open3D's OpenMP loops on ``count`` threads inside the block (None: leave as is).
+    """Run Open3D's OpenMP loops on ``count`` threads inside the block (None: the free cores).
 
     Open3D 0.19 sizes its teams from the physical core count unless ``OMP_NUM_THREADS`` is
     set when the loop starts, and then from ``omp_get_max_threads()``: both are set here and
     restored after.
     """
     if count is None:
-        yield
-        return
+        count = _free_cores()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

@@ -587,7 +587,11 @@ def _unwrap(
             raise RuntimeError("xatlas changed the faces")
         return _fitted_layout(vertex_of, out_faces, uv, atlas, size)
 
-    vertex_of, split_faces, uv_px = _view_charts(vertices, faces, pairs, labels, views)
+    vertex_of, split_faces, uv_px, chart = _view_charts(vertices, faces, pairs, labels, views)
+    # Charts of one view overlap in its pixels (a foreground patch sits in the hole it cut in
+    # the background's): xatlas's packer then places them overlapping, so each chart is
+    # moved to its own spot before packing.
+    uv_px = _spread_charts(uv_px, split_faces, chart)
     corners = uv_px[split_faces]
     area_px = 0.5 * np.abs(
         (corners[:, 1, 0] - corners[:, 0, 0]) * (corners[:, 2, 1] - corners[:, 0, 1])
@@ -632,6 +636,23 @@ def _unwrap(
     return _fitted_layout(out_vertex_of, out_faces, uv, atlas, size)
 
 
+def _spread_charts(uv: np.ndarray, faces: np.ndarray, chart: np.ndarray) -> np.ndarray:
+    """Translate each chart (faces with the same ``chart`` id) to its own cell of a grid."""
+    vertex_chart = np.zeros(uv.shape[0], dtype=np.int64)
+    vertex_chart[faces.reshape(-1)] = np.repeat(chart, 3)
+    num = int(chart.max()) + 1
+    low = np.full((num, 2), np.inf)
+    high = np.full((num, 2), -np.inf)
+    np.minimum.at(low, vertex_chart, uv)
+    np.maximum.at(high, vertex_chart, uv)
+    low[~np.isfinite(low)] = 0.0
+    high[~np.isfinite(high)] = 0.0
+    cell = float(np.max(high - low)) + 16.0
+    columns = int(np.ceil(np.sqrt(num)))
+    origin = np.stack([np.arange(num) % columns, np.arange(num) // columns], axis=1) * cell
+    return uv - low[vertex_chart] + origin[vertex_chart]
+
+
 def _check_atlas(atlas: Any) -> None:
     if atlas.atlas_count != 1:
         raise RuntimeError(f"xatlas made {atlas.atlas_count} atlases, expected 1")
@@ -647,12 +668,12 @@ def _fitted_layout(vertex_of: np.ndarray, faces: np.ndarray, uv: np.ndarray, atl
 
 def _view_charts(
     vertices: np.ndarray, faces: np.ndarray, pairs: np.ndarray, labels: np.ndarray, views: list[_View]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Charts = connected same-view patches laid out in their view's pixels.
 
     Returns (vertex_of V' int64 input vertex of each split vertex, faces F×3 into the split
-    vertices, uv V'×2 float64 in pixels). Faces no view sees get three split vertices of their
-    own at uv (0, 0): zero-area charts.
+    vertices, uv V'×2 float64 in pixels, F int64 chart of each face). Faces no view sees get
+    three split vertices of their own at uv (0, 0): zero-area charts of one face each.
     """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
@@ -685,7 +706,9 @@ def _view_charts(
         vertex_of = np.concatenate([vertex_of, faces[unseen_idx].reshape(-1)])
         uv = np.concatenate([uv, np.zeros((3 * unseen_idx.size, 2))])
         out_faces[unseen_idx] = start + np.arange(3 * unseen_idx.size).reshape(-1, 3)
-    return vertex_of, out_faces, uv
+        chart[unseen_idx] = n_faces + np.arange(unseen_idx.size)
+    _, chart = np.unique(chart, return_inverse=True)
+    return vertex_of, out_faces, uv, chart
 
 
 # ----------------------------------------------------------------------------------------

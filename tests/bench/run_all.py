@@ -9,9 +9,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from tests.bench import bench_camera, bench_depth, bench_render
+from tests.bench import bench_camera, bench_depth, bench_geometry, bench_render
 
-BENCHMARKS = {"camera": bench_camera.main, "depth": bench_depth.main, "render": bench_render.main}
+BENCHMARKS = {
+    "camera": bench_camera.main,
+    "depth": bench_depth.main,
+    "geometry": bench_geometry.main,
+    "render": bench_render.main,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

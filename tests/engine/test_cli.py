@@ -232,3 +232,16 @@ def test_render_matches_the_plate_where_it_has_geometry(demo_shot, tmp_path):
 def test_info_preview_writes_depth_images(demo_shot, tmp_path):
     assert main(["-q", "info", str(demo_shot), "--preview", str(tmp_path / "prev")]) == 0
     assert len(list((tmp_path / "prev").glob("*.png"))) == 72
+
+
+def test_frame_range_and_stride_run_the_whole_pipeline(tmp_path):
+    from sceneforge.scenegraph import read_scene_meshes
+
+    shot = tmp_path / "shot"
+    code = main(["-q", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--start", "10", "--stride", "2",
+                 "--max-size", "320", "--texture-size", "512"])
+    assert code == 0
+    track = read_camera_track(shot / "scene.usda")
+    np.testing.assert_array_equal(track.frame_numbers, np.arange(10, 72, 2))
+    assert sorted(p.stem for p in (shot / "run" / "depth").glob("*.npz")) == [f"{n:06d}" for n in range(10, 72, 2)]
+    assert read_scene_meshes(shot / "scene.usda")

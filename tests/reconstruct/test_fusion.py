@@ -231,6 +231,23 @@ def _clearly_seen(pose: np.ndarray, k: np.ndarray, points: np.ndarray, front: np
     return inside & ~hidden & ~near_rim
 
 
+def _overlapping_faces(mesh: TexturedMesh) -> int:
+    """Faces whose uv centroid lands on another face in the atlas (charts packed over each other)."""
+    import open3d as o3d
+
+    flat = np.zeros((mesh.num_vertices, 3), dtype=np.float32)
+    flat[:, :2] = mesh.uv
+    scene = o3d.t.geometry.RaycastingScene()
+    scene.add_triangles(flat, mesh.faces.astype(np.uint32))
+    corners = mesh.uv[mesh.faces].astype(np.float64)
+    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    rays = np.zeros((mesh.num_faces, 6), dtype=np.float32)
+    rays[:, :2], rays[:, 2], rays[:, 5] = corners.mean(axis=1), 1.0, -1.0
+    hit = scene.cast_rays(rays)["primitive_ids"].numpy().astype(np.int64)
+    return int(np.sum((area > 1e-12) & (hit != np.arange(mesh.num_faces))))
+
+
 def _texture_at(mesh: TexturedMesh, faces: np.ndarray, bary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N×3 world points, N×3 texture colours) at barycentrics of faces, looked up through uv."""
     from sceneforge.reconstruct._texture import sample_bilinear
@@ -249,6 +266,7 @@ def test_bake_puts_the_right_colours_on_known_faces(planes, charts):
     baked = TextureBakeConfig(texture_size=512, charts=charts).build().bake(mesh, frames, track)
     assert baked.texture.dtype == np.uint8 and max(baked.texture.shape[:2]) <= 512
     assert baked.num_faces == mesh.num_faces and baked.uv.shape == (baked.num_vertices, 2)
+    assert _overlapping_faces(baked) == 0
 
     rng = np.random.default_rng(0)
     bary = rng.dirichlet(np.ones(3), baked.num_faces)
