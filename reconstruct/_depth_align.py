@@ -21,7 +21,7 @@ from sceneforge.scenegraph import (
     check_rigid,
     invert_rigid,
 )
-from sceneforge.scenegraph._check import check_array
+from sceneforge.scenegraph import check_array
 
 __all__ = ["align_relative_depth", "depth_scale_to_points"]
 

@@ -18,7 +18,7 @@ from sceneforge.scenegraph import (
     check_rigid,
     transform_points,
 )
-from sceneforge.scenegraph._check import check_array
+from sceneforge.scenegraph import check_array
 
 __all__ = ["frame_surface"]
 

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 
 from sceneforge.scenegraph import InputError, ShapeError
-from sceneforge.scenegraph._check import check_array
+from sceneforge.scenegraph import check_array
 
 __all__ = ["PASS_NAMES", "PassName", "RenderPasses", "check_pass_names"]
 

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from sceneforge.scenegraph import DependencyError, InputError, Intrinsics, TexturedMesh, check_rigid, invert_rigid
-from sceneforge.scenegraph._check import check_array
+from sceneforge.scenegraph import check_array
 
 from ._passes import PASS_NAMES, RenderPasses, check_pass_names
 

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sceneforge.scenegraph import InputError, OutputExistsError
-from sceneforge.scenegraph._check import check_array
+from sceneforge.scenegraph import check_array
 
 __all__ = ["VIDEO_SUFFIXES", "DEFAULT_FRAME_PATTERN", "VideoWriter", "write_video"]
 

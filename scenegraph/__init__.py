@@ -6,6 +6,7 @@ edited without the reconstruction stack.
 
 from ._depth import DepthMap, RelativeDepth
 from ._mesh import TexturedMesh
+from ._check import check_array
 from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
 from ._errors import (
     DependencyError,
@@ -58,6 +59,7 @@ __all__ = [
     "SolveReport",
     "SparsePoints",
     "StageValidation",
+    "check_array",
     "check_rigid",
     "invert_rigid",
     "is_rigid",

@@ -14,7 +14,7 @@ EXPECTED = {
     "sceneforge.scenegraph": {
         "CameraTrack", "DepthMap", "RelativeDepth", "TexturedMesh", "DependencyError", "FrameStatus", "Frames", "InputError", "Intrinsics", "OutputExistsError",
         "SceneFileError", "SceneForgeError", "ShapeError", "Similarity", "SolveError", "SolveReport", "SparsePoints",
-        "StageValidation", "check_rigid", "invert_rigid", "is_rigid", "make_transform", "open_stage",
+        "StageValidation", "check_array", "check_rigid", "invert_rigid", "is_rigid", "make_transform", "open_stage",
         "quat_wxyz_from_rotation", "read_camera_track", "rotation_about_axis", "rotation_angle",
         "rotation_from_quat_wxyz", "scene_summary", "similarity_from_points", "transform_points", "validate_stage",
         "write_scene", "SceneMesh", "author_mesh", "read_scene_meshes",
