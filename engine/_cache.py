@@ -103,8 +103,8 @@ class StageCache:
     def _paths(self, stage: str) -> tuple[Path, Path]:
         return self.folder / f"{stage}.npz", self.folder / f"{stage}.json"
 
-    def load_track(self, stage: str, key: str) -> CameraTrack | None:
-        """The cached track of ``stage`` if it was made with ``key``, else None."""
+    def _load(self, stage: str, key: str, build: Any) -> Any:
+        """``build(info, arrays)`` of the cached ``stage`` if it was made with ``key``, else None."""
         npz, meta = self._paths(stage)
         if not (npz.exists() and meta.exists()):
             return None
@@ -112,40 +112,39 @@ class StageCache:
             info = json.loads(meta.read_text())
             if info.get("key") != key or info.get("format") != CACHE_FORMAT:
                 return None
-            report = SolveReport.from_dict(info["report"]) if info.get("report") else None
             with np.load(npz) as arrays:
-                return track_from_arrays(arrays, report)
+                return build(info, arrays)
         except (OSError, ValueError, KeyError):
             return None  # a damaged cache entry is simply recomputed
 
-    def save_track(self, stage: str, key: str, track: CameraTrack) -> None:
+    def _save(self, stage: str, key: str, arrays: dict[str, np.ndarray], **extra: Any) -> None:
         npz, meta = self._paths(stage)
-        _atomic_save_npz(npz, track_to_arrays(track))
-        info = {"format": CACHE_FORMAT, "key": key, "report": track.report.to_dict() if track.report else None}
-        atomic_write_text(meta, json.dumps(info, indent=1))
+        _atomic_save_npz(npz, arrays)
+        atomic_write_text(meta, json.dumps({"format": CACHE_FORMAT, "key": key, **extra}, indent=1))
+
+    def load_track(self, stage: str, key: str) -> CameraTrack | None:
+        """The cached track of ``stage`` if it was made with ``key``, else None."""
+
+        def build(info: dict, arrays: Any) -> CameraTrack:
+            report = SolveReport.from_dict(info["report"]) if info.get("report") else None
+            return track_from_arrays(arrays, report)
+
+        return self._load(stage, key, build)
+
+    def save_track(self, stage: str, key: str, track: CameraTrack) -> None:
+        self._save(stage, key, track_to_arrays(track), report=track.report.to_dict() if track.report else None)
 
     def load_mesh(self, stage: str, key: str) -> Any:
         """The cached :class:`~sceneforge.scenegraph.TexturedMesh` of ``stage`` made with ``key``, else None."""
         from sceneforge.scenegraph import TexturedMesh
 
-        npz, meta = self._paths(stage)
-        if not (npz.exists() and meta.exists()):
-            return None
-        try:
-            info = json.loads(meta.read_text())
-            if info.get("key") != key or info.get("format") != CACHE_FORMAT:
-                return None
-            with np.load(npz) as arrays:
-                fields = {name: np.array(arrays[name]) if name in arrays else None for name in _MESH_FIELDS}
-            return TexturedMesh(**fields)
-        except (OSError, ValueError, KeyError):
-            return None
+        def build(info: dict, arrays: Any) -> Any:
+            return TexturedMesh(**{name: np.array(arrays[name]) if name in arrays else None for name in _MESH_FIELDS})
+
+        return self._load(stage, key, build)
 
     def save_mesh(self, stage: str, key: str, mesh: Any) -> None:
-        npz, meta = self._paths(stage)
-        arrays = {name: getattr(mesh, name) for name in _MESH_FIELDS if getattr(mesh, name) is not None}
-        _atomic_save_npz(npz, arrays)
-        atomic_write_text(meta, json.dumps({"format": CACHE_FORMAT, "key": key}))
+        self._save(stage, key, {name: getattr(mesh, name) for name in _MESH_FIELDS if getattr(mesh, name) is not None})
 
     def clear(self) -> None:
         if self.folder.exists():
