@@ -45,11 +45,13 @@ def camera_centre_errors(est_centres: np.ndarray, gt_centres: np.ndarray) -> tup
     return np.linalg.norm(sim.apply_points(est_centres) - gt_centres, axis=1), sim
 
 
-def ate_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iterations: int = 20) -> float:
-    """RMSE (same units as truth) when the alignment also fits one constant offset in the camera frame.
+def similarity_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iterations: int = 20) -> tuple[Any, np.ndarray]:
+    """The similarity mapping estimate onto truth when the alignment also fits one constant
+    offset in the camera frame, and that offset (estimate's units, camera axes).
 
     Ground-truth poses that belong to a second sensor rigidly mounted beside the camera
-    (7-Scenes: the depth camera) differ from the camera by such an offset.
+    (7-Scenes: the depth camera) differ from the camera by such an offset; fitting it keeps
+    the offset from biasing the similarity's scale.
     """
     offset = np.zeros(3)
     for _ in range(iterations):
@@ -60,7 +62,15 @@ def ate_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iter
         b = (gt_centres - sim.apply_points(est_world_from_cam[:, :3, 3])).reshape(-1)
         offset = np.linalg.lstsq(a, b, rcond=None)[0]
     centres = est_world_from_cam[:, :3, 3] + est_world_from_cam[:, :3, :3] @ offset
-    errors, _ = camera_centre_errors(centres, gt_centres)
+    return similarity_from_points(centres, gt_centres), offset
+
+
+def ate_with_offset(est_world_from_cam: np.ndarray, gt_centres: np.ndarray, iterations: int = 20) -> float:
+    """RMSE (same units as truth) when the alignment also fits one constant offset in the camera
+    frame (see :func:`similarity_with_offset`)."""
+    sim, offset = similarity_with_offset(est_world_from_cam, gt_centres, iterations)
+    centres = est_world_from_cam[:, :3, 3] + est_world_from_cam[:, :3, :3] @ offset
+    errors = np.linalg.norm(sim.apply_points(centres) - gt_centres, axis=1)
     return float(np.sqrt(np.mean(errors**2)))
 
 
