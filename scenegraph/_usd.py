@@ -740,6 +740,10 @@ def _read_points(stage: Usd.Stage) -> SparsePoints:
     if positions is None or len(positions) == 0:
         return SparsePoints.empty()
     xyz = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    # An edit may move the points (or /World): read them in the composed world.
+    world_from_points = _transform_from_gf(points.ComputeLocalToWorldTransform(Usd.TimeCode.EarliestTime()))
+    if not np.allclose(world_from_points, np.eye(4)):
+        xyz = xyz @ world_from_points[:3, :3].T + world_from_points[:3, 3]
     n = len(xyz)
 
     colors = np.full((n, 3), 128, dtype=np.uint8)
