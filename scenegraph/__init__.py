@@ -80,3 +80,25 @@ __all__ = [
 from ._usd_mesh import SceneMesh, author_mesh, read_scene_meshes
 
 __all__ += ["SceneMesh", "author_mesh", "read_scene_meshes"]
+
+from ._export import EXPORT_FORMATS, export_scene
+from ._export_chan import export_chan
+from ._export_colmap import export_colmap
+from ._export_glb import export_glb
+from ._export_nerfstudio import export_nerfstudio
+from ._export_ply import export_ply
+
+__all__ += ["EXPORT_FORMATS", "export_scene", "export_glb", "export_colmap", "export_nerfstudio", "export_chan", "export_ply"]
+
+from ._camera_edit import CameraHandle
+
+__all__ += ["CameraHandle"]
+
+from ._handles import BackgroundHandle, LightHandle, ObjectHandle
+from ._scene import Scene, SceneEdit
+
+__all__ += ["BackgroundHandle", "LightHandle", "ObjectHandle", "Scene", "SceneEdit"]
+
+from ._edit_ops import CAMERA_MOVES, EDIT_OPS, apply_edits, read_edit_list
+
+__all__ += ["CAMERA_MOVES", "EDIT_OPS", "apply_edits", "read_edit_list"]

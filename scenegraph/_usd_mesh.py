@@ -301,20 +301,29 @@ def _preview_surface(stage: Usd.Stage, material_path: Sdf.Path) -> tuple[UsdShad
 
 def _textured_material(stage: Usd.Stage, material_path: Sdf.Path, texture_asset: str) -> UsdShade.Material:
     material, surface = _preview_surface(stage, material_path)
+    texture = uv_texture_shader(stage, material_path, texture_asset)
+    surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(texture.ConnectableAPI(), "rgb")
+    return material
+
+
+def uv_texture_shader(
+    stage: Usd.Stage, material_path: Sdf.Path, texture_asset: str, *, st_name: str = "st", wrap: str = "clamp"
+) -> UsdShade.Shader:
+    """A ``UsdUVTexture`` (sRGB) under ``material_path`` reading ``texture_asset`` at the
+    ``st_name`` primvar (through a ``UsdPrimvarReader_float2``); connect its ``rgb`` output."""
     reader = UsdShade.Shader.Define(stage, material_path.AppendChild("STReader"))
     reader.CreateIdAttr("UsdPrimvarReader_float2")
-    reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set("st")
+    reader.CreateInput("varname", Sdf.ValueTypeNames.String).Set(st_name)
     reader.CreateOutput("result", Sdf.ValueTypeNames.Float2)
     texture = UsdShade.Shader.Define(stage, material_path.AppendChild("Texture"))
     texture.CreateIdAttr("UsdUVTexture")
     texture.CreateInput("file", Sdf.ValueTypeNames.Asset).Set(Sdf.AssetPath(texture_asset))
     texture.CreateInput("st", Sdf.ValueTypeNames.Float2).ConnectToSource(reader.ConnectableAPI(), "result")
     texture.CreateInput("sourceColorSpace", Sdf.ValueTypeNames.Token).Set("sRGB")
-    texture.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set("clamp")
-    texture.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set("clamp")
+    texture.CreateInput("wrapS", Sdf.ValueTypeNames.Token).Set(wrap)
+    texture.CreateInput("wrapT", Sdf.ValueTypeNames.Token).Set(wrap)
     texture.CreateOutput("rgb", Sdf.ValueTypeNames.Float3)
-    surface.CreateInput("diffuseColor", Sdf.ValueTypeNames.Color3f).ConnectToSource(texture.ConnectableAPI(), "rgb")
-    return material
+    return texture
 
 
 def _vertex_colour_material(stage: Usd.Stage, material_path: Sdf.Path) -> UsdShade.Material:

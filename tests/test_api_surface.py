@@ -18,6 +18,9 @@ EXPECTED = {
         "quat_wxyz_from_rotation", "read_camera_track", "rotation_about_axis", "rotation_angle",
         "rotation_from_quat_wxyz", "scene_summary", "similarity_from_points", "transform_points", "validate_stage",
         "write_scene", "SceneMesh", "author_mesh", "read_scene_meshes",
+        "EXPORT_FORMATS", "export_scene", "export_glb", "export_colmap", "export_nerfstudio", "export_chan", "export_ply",
+        "CameraHandle", "BackgroundHandle", "LightHandle", "ObjectHandle", "Scene", "SceneEdit",
+        "CAMERA_MOVES", "EDIT_OPS", "apply_edits", "read_edit_list",
     },
     "sceneforge.reconstruct": {
         "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -143,12 +144,16 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_help_explains_every_option():
     parser = build_parser()
     sub = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - the parser's own registry
-    assert {"reconstruct", "info"} <= set(sub)
-    for name, command in sub.items():
+    assert {"reconstruct", "render", "edit", "export", "info"} <= set(sub)
+    pending = list(sub.items())
+    while pending:  # nested commands too (edit OP, edit camera MOVE)
+        name, command = pending.pop()
         assert command.description, name
         for action in command._actions:  # noqa: SLF001
             if action.dest != "help":
                 assert action.help, f"{name} {action.dest} has no help"
+            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+                pending += [(f"{name} {k}", v) for k, v in action.choices.items()]
 
 
 def test_no_command_prints_help(capsys):
@@ -245,3 +250,106 @@ def test_frame_range_and_stride_run_the_whole_pipeline(tmp_path):
     np.testing.assert_array_equal(track.frame_numbers, np.arange(10, 72, 2))
     assert sorted(p.stem for p in (shot / "run" / "depth").glob("*.npz")) == [f"{n:06d}" for n in range(10, 72, 2)]
     assert read_scene_meshes(shot / "scene.usda")
+
+
+def test_export_colmap_with_images_opens_in_pycolmap(demo_shot, tmp_path, capsys):
+    import pycolmap
+    from PIL import Image
+
+    out = tmp_path / "project" / "sparse"
+    assert main(["export", str(demo_shot), "--to", "colmap", "-o", str(out), "--images"]) == 0
+    assert "72 images" in capsys.readouterr().out
+    model = pycolmap.Reconstruction(str(out))
+    track = read_camera_track(demo_shot / "scene.usda")
+    assert model.num_images() == len(track) == 72
+    names = sorted(image.name for image in model.images.values())
+    assert names[0] == "frame_000000.png"
+    for name in names[::20]:
+        path = tmp_path / "project" / "images" / name
+        assert Image.open(path).size == (320, 180)
+    camera = next(iter(model.cameras.values()))
+    assert camera.width == 320 and np.isclose(camera.focal_length_x, track.intrinsics[0].fx)
+
+
+def test_export_glb_and_bad_export_options(demo_shot, tmp_path, capsys):
+    import trimesh
+
+    out = tmp_path / "scene.glb"
+    assert main(["export", str(demo_shot), "--to", "glb", "-o", str(out), "--time", "10"]) == 0
+    loaded = trimesh.load(out)
+    assert len(loaded.geometry) >= 1
+    assert main(["export", str(demo_shot), "--to", "glb", "-o", str(out)]) == 2  # exists, no --force
+    assert "--force" in capsys.readouterr().err
+    assert main(["export", str(demo_shot), "--to", "ply", "-o", str(tmp_path / "p.ply"), "--images"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--images" in err
+    assert not (tmp_path / "p.ply").exists()
+
+
+@pytest.fixture()
+def edited_shot(demo_shot, tmp_path) -> Path:
+    """A private copy of the demo shot's scene files (the run folder is linked, not copied)."""
+    shot = tmp_path / "shot"
+    shot.mkdir()
+    for name in ("scene.usda", "edits.usda", "reconstruction.usda"):
+        shutil.copy(demo_shot / name, shot / name)
+    shutil.copytree(demo_shot / "textures", shot / "textures")
+    (shot / "run").symlink_to(demo_shot / "run")
+    return shot
+
+
+def test_edit_commands_write_only_the_edits_layer(edited_shot, tmp_path, capsys):
+    import trimesh
+
+    from sceneforge.scenegraph import Scene
+
+    reconstruction = (edited_shot / "reconstruction.usda").read_bytes()
+    before = read_camera_track(edited_shot / "scene.usda")
+    assert main(["edit", str(edited_shot), "move", "background", "--by=-0.5,0,0"]) == 0
+    assert main(["edit", str(edited_shot), "camera", "orbit", "--deg", "10"]) == 0
+    assert main(["edit", str(edited_shot), "camera", "zoom", "--factor", "2"]) == 0
+    trimesh.creation.box(extents=(0.3, 0.3, 0.3)).export(tmp_path / "box.glb")
+    assert main(["edit", str(edited_shot), "insert", str(tmp_path / "box.glb"), "--name", "crate"]) == 0
+    capsys.readouterr()
+    assert (edited_shot / "reconstruction.usda").read_bytes() == reconstruction
+    scene = Scene.open(edited_shot)
+    assert np.allclose(scene.background.world_from_local[:3, 3], [-0.5, 0.0, 0.0])
+    box = scene.objects["crate"].world_bounds()
+    assert abs(box[0, 1]) < 1e-6 and np.allclose(box[1] - box[0], 0.3, atol=1e-6)  # stands on the ground
+    after = read_camera_track(edited_shot / "scene.usda")
+    assert np.isclose(after.intrinsics[-1].fx, 2 * before.intrinsics[-1].fx)
+    assert np.allclose(after.world_from_cam[0], before.world_from_cam[0], atol=1e-9)
+    assert not np.allclose(after.world_from_cam[-1], before.world_from_cam[-1], atol=1e-3)
+    assert validate_stage(edited_shot / "scene.usda").ok
+    assert main(["edit", str(edited_shot), "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "crate" in listing and "/World/Background" in listing
+
+
+def test_edit_list_replays_and_bad_edits_change_nothing(edited_shot, tmp_path, capsys):
+    edits_file = edited_shot / "edits.usda"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([
+        {"op": "move", "object": "background", "by": [0, 0.2, 0]},
+        {"op": "camera", "move": "dolly", "distance": 0.3},
+        {"op": "light", "name": "sun", "kind": "distant", "intensity": 2.0},
+    ]))
+    assert main(["edit", str(edited_shot), "--apply", str(plan)]) == 0
+    replayed = edits_file.read_text()
+    assert "sun" in replayed
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([
+        {"op": "move", "object": "background", "by": [0, 1, 0]},
+        {"op": "move", "object": "backgrund", "by": [0, 1, 0]},
+    ]))
+    capsys.readouterr()
+    assert main(["edit", str(edited_shot), "--apply", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "did you mean 'background'" in err
+    assert edits_file.read_text() == replayed  # the first, valid, edit was not kept either
+    assert main(["edit", str(edited_shot), "rotate", "background", "--y-deg", "nan"]) == 2
+    assert main(["edit", str(edited_shot), "insert", str(tmp_path / "missing.glb"), "--name", "x"]) == 2
+    script = tmp_path / "edit.py"
+    script.write_text("scene.background.translate((0.0, 0.0, 0.1))\n")
+    assert main(["edit", str(edited_shot), "--apply", str(script)]) == 0
+    assert edits_file.read_text() != replayed

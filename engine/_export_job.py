@@ -1,0 +1,125 @@
+"""The export job: a scene (edits included) to GLB, COLMAP, nerfstudio, Nuke .chan or PLY,
+optionally with the shot's frames as the images those formats reference."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.scenegraph import InputError
+
+__all__ = ["ExportConfig", "ExportResult", "export_job"]
+
+log = logging.getLogger(__name__)
+
+_IMAGE_FORMATS = ("colmap", "nerfstudio")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Everything ``sceneforge export`` takes."""
+
+    scene: Path
+    """The scene.usda (or the shot folder holding it)."""
+    output: Path
+    """The file (glb, chan, ply, nerfstudio's transforms.json) or folder (colmap) to write."""
+    to: str
+    """The format: one of ``sceneforge.scenegraph.EXPORT_FORMATS``."""
+    time: float | None = None
+    """glb: the frame whose camera pose goes into the file (default: the first)."""
+    camera: str = "/World/Cameras/Plate"
+    """The USD camera to export."""
+    images: bool = False
+    """colmap / nerfstudio: also write the shot's frames (decoded from the scene's source clip)
+    as PNGs into an ``images`` folder beside the export, named as the export references them."""
+    force: bool = False
+    """Overwrite an existing output."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What an export job wrote."""
+
+    output: Path
+    to: str
+    images: Path | None
+    num_images: int
+
+
+def export_job(config: ExportConfig, *, progress: Any = None) -> ExportResult:
+    """Export a scene; see :class:`ExportConfig`.
+
+    Raises:
+        SceneFileError: the scene cannot be read.
+        InputError: an unknown format, an option the format does not take, images asked for a
+            format that references none, or a source clip that cannot be read.
+        OutputExistsError: the output exists and ``force`` is off.
+    """
+    from sceneforge.scenegraph import export_scene
+
+    scene = config.scene / "scene.usda" if config.scene.is_dir() else config.scene
+    if config.images and config.to not in _IMAGE_FORMATS:
+        raise InputError(f"--images works with {' and '.join(_IMAGE_FORMATS)} exports, got --to {config.to}; drop --images")
+    options: dict[str, Any] = {"camera": config.camera} if config.to != "ply" else {}
+    if config.time is not None:
+        options["time"] = config.time
+    # The frames are decoded before anything is written, so a missing clip leaves no half export.
+    frames = _source_frames(scene, config.camera, progress) if config.images else None
+    config.output.parent.mkdir(parents=True, exist_ok=True)
+    out = export_scene(scene, config.output, to=config.to, overwrite=config.force, **options)
+    if frames is None:
+        return ExportResult(output=out, to=config.to, images=None, num_images=0)
+    folder = out.parent / "images"  # colmap: beside the model folder; nerfstudio: beside transforms.json
+    written = _write_images(frames, folder, config.force, progress)
+    return ExportResult(output=out, to=config.to, images=folder, num_images=written)
+
+
+def _source_frames(scene: Path, camera: str, progress: Any) -> Any:
+    """The scene's frames decoded from its source clip at the scene's image size."""
+    from sceneforge.reconstruct import read_frames
+    from sceneforge.scenegraph import read_camera_track, scene_summary
+
+    source = scene_summary(scene).get("source") or ""
+    track = read_camera_track(scene, camera=camera)
+    if not source or not Path(source).exists():
+        raise InputError(
+            f"--images needs the clip the scene came from, got {source!r} which does not exist; "
+            "export without --images and copy the frames yourself"
+        )
+    first = track.intrinsics[0]
+    frames = read_frames(source, max_size=max(first.width, first.height), progress=progress)
+    if (frames.width, frames.height) != (first.width, first.height):
+        raise InputError(
+            f"the source clip {source} decodes to {frames.width}×{frames.height}, the scene's camera is "
+            f"{first.width}×{first.height}; export without --images"
+        )
+    position = {int(n): i for i, n in enumerate(frames.frame_numbers)}
+    missing = [int(n) for n in track.frame_numbers if int(n) not in position]
+    if missing:
+        raise InputError(f"the source clip {source} has no frame {missing[0]} of the scene; export without --images")
+    keep = np.array([position[int(n)] for n in track.frame_numbers])
+    return frames.images[keep], track.frame_numbers
+
+
+def _write_images(frames: Any, folder: Path, force: bool, progress: Any) -> int:
+    from PIL import Image
+
+    from sceneforge.scenegraph import OutputExistsError
+    from sceneforge.scenegraph._export import DEFAULT_IMAGE_NAME
+
+    images, numbers = frames
+    folder.mkdir(parents=True, exist_ok=True)
+    for done, (image, number) in enumerate(zip(images, numbers)):
+        path = folder / DEFAULT_IMAGE_NAME.format(int(number))
+        if path.exists() and not force:
+            raise OutputExistsError(f"{path} already exists; pass --force to replace it")
+        tmp = path.with_name(f".{path.name}.tmp")
+        Image.fromarray(image).save(tmp, format="PNG")
+        tmp.replace(path)
+        if progress:
+            progress("images", done + 1, len(images))
+    return len(images)
