@@ -47,3 +47,29 @@ __all__ += [
     "ViewTextureBaker",
     "frame_surface",
 ]
+
+from ._segment import (
+    GraphCutSegmenter,
+    GraphCutSegmenterConfig,
+    ObjectPrompt,
+    PromptableSegmenter,
+    SegmentResult,
+    parse_object_prompt,
+    segment_prompt,
+)
+from ._track import FlowTracker, FlowTrackerConfig, MaskTracker, TrackedMasks, track_object
+
+__all__ += [
+    "FlowTracker",
+    "FlowTrackerConfig",
+    "GraphCutSegmenter",
+    "GraphCutSegmenterConfig",
+    "MaskTracker",
+    "ObjectPrompt",
+    "PromptableSegmenter",
+    "SegmentResult",
+    "TrackedMasks",
+    "parse_object_prompt",
+    "segment_prompt",
+    "track_object",
+]

@@ -15,7 +15,8 @@ what the Python API does. An edit list is JSON like::
 Ops and their keys (``object`` names an object, ``background``, or a light):
 
 =============  ==========================================================================
-``move``       ``object``; ``by`` (dx, dy, dz) or ``to`` (x, y, z) — scene units
+``move``       ``object``; ``by`` (dx, dy, dz) or ``to`` (x, y, z) — scene units; with ``frame``,
+               a key at that source frame only (animation)
 ``rotate``     ``object``; ``x_deg``, ``y_deg``, ``z_deg``; ``about`` ("center", "origin", or x, y, z)
 ``scale``      ``object``; ``by`` (a factor or 3); ``about``
 ``delete``     ``object`` (deactivated, never destroyed)
@@ -42,6 +43,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ._errors import InputError, SceneFileError
 
 __all__ = ["EDIT_OPS", "CAMERA_MOVES", "apply_edits", "read_edit_list"]
@@ -67,7 +70,7 @@ CAMERA_MOVES: dict[str, frozenset[str]] = {
 
 _KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # op: (required keys, optional keys), besides "op"
-    "move": (frozenset({"object"}), frozenset({"by", "to"})),
+    "move": (frozenset({"object"}), frozenset({"by", "to", "frame"})),
     "rotate": (frozenset({"object"}), frozenset({"x_deg", "y_deg", "z_deg", "about"})),
     "scale": (frozenset({"object", "by"}), frozenset({"about"})),
     "delete": (frozenset({"object"}), frozenset()),
@@ -178,6 +181,16 @@ def _target(scene: Any, name: Any) -> Any:
     raise InputError(f"no object, background or light named {name!r}; {hint}")
 
 
+def _xyz(value: Any, key: str) -> np.ndarray:
+    try:
+        out = np.asarray(value, dtype=np.float64).reshape(3)
+    except (TypeError, ValueError):
+        raise InputError(f"{key} must be 3 numbers, got {value!r}") from None
+    if not np.all(np.isfinite(out)):
+        raise InputError(f"{key} must be finite, got {value!r}")
+    return out
+
+
 def _apply_one(scene: Any, op: dict[str, Any], base: Path) -> str:
     kind = op["op"]
     if kind == "camera":
@@ -201,6 +214,17 @@ def _apply_one(scene: Any, op: dict[str, Any], base: Path) -> str:
         scene.camera.reset()
         return "reset the camera"
     handle = _target(scene, op["object"])
+    if kind == "move" and op.get("frame") is not None:
+        frame = op["frame"]
+        if isinstance(frame, bool) or not isinstance(frame, (int, float)):
+            raise InputError(f"frame must be a source frame number, got {frame!r}")
+        world = handle.get_world_from_local(time=frame).copy()
+        if "by" in op:
+            world[:3, 3] += _xyz(op["by"], "by")
+        else:
+            world[:3, 3] = _xyz(op["to"], "to")
+        handle.set_world_from_local(world, time=frame)
+        return f"keyed {handle.name} at frame {frame}"
     if kind == "move":
         if "by" in op:
             handle.translate(op["by"])

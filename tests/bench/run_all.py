@@ -9,13 +9,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from tests.bench import bench_camera, bench_depth, bench_geometry, bench_render
+from tests.bench import bench_camera, bench_depth, bench_edit, bench_geometry, bench_render, bench_tracking
 
 BENCHMARKS = {
     "camera": bench_camera.main,
     "depth": bench_depth.main,
     "geometry": bench_geometry.main,
     "render": bench_render.main,
+    "tracking": bench_tracking.main,
+    "edit": bench_edit.main,
 }
 
 
