@@ -33,6 +33,8 @@ class RenderConfig:
     """Source frame number to stop before (default: after the scene's last)."""
     force: bool = False
     """Overwrite an existing output."""
+    fill: bool = True
+    """Fill pixels no geometry covers from their surroundings (push-pull); off leaves them black."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def render_scene(config: RenderConfig, *, progress: Any = None) -> RenderResult:
         InputError: no frame in the range, or nothing to render.
         OutputExistsError: the output exists and ``force`` is off.
     """
-    from sceneforge.render import Rasterizer, VideoWriter
+    from sceneforge.render import Rasterizer, VideoWriter, fill_holes
     from sceneforge.scenegraph import read_camera_track, read_scene_meshes
 
     scene = config.scene / "scene.usda" if config.scene.is_dir() else config.scene
@@ -88,7 +90,8 @@ def render_scene(config: RenderConfig, *, progress: Any = None) -> RenderResult:
     with writer:
         for done, i in enumerate(indices):
             passes = rasterizer.render(track.intrinsics[int(i)], track.world_from_cam[int(i)], passes=("rgb", "coverage"))
-            writer.write(np.clip(np.round(passes.rgb * 255.0), 0, 255).astype(np.uint8))
+            rgb = fill_holes(passes.rgb, passes.coverage) if config.fill else passes.rgb
+            writer.write(np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8))
             coverage.append(float(passes.coverage.mean()))
             if progress:
                 progress("render", done + 1, len(indices))

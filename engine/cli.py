@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--start", type=_non_negative_int, default=None, help="first source frame to render (default: the scene's first)")
     ren.add_argument("--end", type=_positive_int, default=None, help="source frame to stop before (default: after the last)")
     ren.add_argument("--force", action="store_true", help="overwrite an existing output")
+    ren.add_argument("--no-fill", action="store_true", help="leave pixels no geometry covers black instead of filling them from their surroundings")
 
     _add_edit_parser(sub)
 
@@ -366,7 +367,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from ._render_job import RenderConfig, render_scene
 
     config = RenderConfig(
-        scene=args.scene, output=args.output, camera=args.camera, start=args.start, end=args.end, force=args.force
+        scene=args.scene, output=args.output, camera=args.camera, start=args.start, end=args.end, force=args.force,
+        fill=not args.no_fill,
     )
     bars = ProgressBars(enabled=False if args.quiet else None)
     try:
@@ -378,6 +380,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
             f"Rendered {result.num_frames} frames of {result.width}×{result.height} to {result.output} "
             f"in {result.seconds:.1f} s ({result.num_frames / max(result.seconds, 1e-9):.1f} frames/s); "
             f"{result.coverage:.1%} of pixels covered by geometry"
+            + ("" if args.no_fill else ", the rest filled from their surroundings")
         )
     return 0
 

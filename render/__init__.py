@@ -4,12 +4,15 @@
   (rgb, depth, coverage, normals, object id), exactly on our camera conventions;
 - :func:`write_video` / :class:`VideoWriter` write H.264 MP4 files or PNG sequences, atomically.
 
-Compositing, hole filling and refiners arrive with the render work. Heavy libraries
+- :func:`fill_holes` gives the pixels no geometry covered a colour from their surroundings.
+
+Compositing and refiners arrive with the render work. Heavy libraries
 (OpenGL, OpenCV, PyAV) are imported only when used.
 """
 
+from ._fill import fill_holes
 from ._passes import PASS_NAMES, RenderPasses
 from ._rasterize import Rasterizer
 from ._video import VideoWriter, write_video
 
-__all__ = ["PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "write_video"]
+__all__ = ["PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "fill_holes", "write_video"]

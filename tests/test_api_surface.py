@@ -33,7 +33,7 @@ EXPECTED = {
         "segment_prompt", "track_object",
     },
     "sceneforge.engine": {"SOLVERS", "ReconstructConfig", "ReconstructResult", "Registry", "reconstruct"},
-    "sceneforge.render": {"PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "write_video"},
+    "sceneforge.render": {"PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "fill_holes", "write_video"},
 }
 
 

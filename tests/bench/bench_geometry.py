@@ -18,8 +18,9 @@
   fusion (with its baked texture) use the remaining frames only, and their images alone (the
   held-out images never reach the stereo, the filter or the texture). The held-out cameras are
   rendered and compared with the real photos: PSNR and SSIM over all pixels and over the
-  covered pixels only, and coverage. A few held-out views are saved beside the real ones as
-  ``DIR/novel_views/*.png`` (real left, rendered right; at most 8 files).
+  covered pixels only, and over all pixels after the push-pull hole fill ``sceneforge render``
+  applies by default (``filled``), and coverage. A few held-out views are saved beside the
+  real ones as ``DIR/novel_views/*.png`` (real, rendered, filled; at most 8 files).
 - Speed and memory per case: seconds per frame for depth, seconds for the fusion, frames per
   second for rendering, peak memory (each case runs in its own process).
 
@@ -313,7 +314,7 @@ def run_novel_views(
     from PIL import Image
 
     from sceneforge.reconstruct import ColmapSolverConfig, TSDFFusionConfig, filter_consistent
-    from sceneforge.render import Rasterizer
+    from sceneforge.render import Rasterizer, fill_holes
 
     frames = _read(dataset)
     start = time.perf_counter()
@@ -348,14 +349,20 @@ def run_novel_views(
     saved = []
     for n, (i, rgb, covered) in enumerate(renders):
         real = frames.images[i].astype(np.float32) / 255.0
-        per_view.append({"frame": i, **image_metrics(rgb, real, covered)})
+        filled = fill_holes(rgb, covered)  # what `sceneforge render` writes by default
+        full = image_metrics(filled, real, np.ones_like(covered))
+        per_view.append({
+            "frame": i, **image_metrics(rgb, real, covered), "psnr_filled": full["psnr_all"], "ssim_filled": full["ssim_all"],
+        })
         if png_dir is not None and n < max_pngs:
             png_dir.mkdir(parents=True, exist_ok=True)
-            side = np.concatenate([frames.images[i], np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)], axis=1)
-            path = png_dir / f"{dataset}_frame{i:03d}_real_vs_rendered.png"
+            side = np.concatenate(
+                [frames.images[i], *(np.clip(np.rint(x * 255), 0, 255).astype(np.uint8) for x in (rgb, filled))], axis=1
+            )
+            path = png_dir / f"{dataset}_frame{i:03d}_real_rendered_filled.png"
             Image.fromarray(side).save(path)
             saved.append(str(path))
-    keys = ("psnr_all", "psnr_covered", "ssim_all", "ssim_covered", "coverage")
+    keys = ("psnr_all", "psnr_covered", "psnr_filled", "ssim_all", "ssim_covered", "ssim_filled", "coverage")
     return {
         "frames": len(frames),
         "held_out": len(held),
@@ -455,14 +462,14 @@ def main(argv: list[str] | None = None) -> int:
             tables.append(print_table(
                 f"{r['case']}: held-out views (cameras solved on all frames; geometry and texture from the rest)",
                 r["per_view"],
-                [("frame", "frame"), ("psnr_all", "PSNR all"), ("psnr_covered", "PSNR cov."),
-                 ("ssim_all", "SSIM all"), ("ssim_covered", "SSIM cov."), ("coverage", "coverage")],
+                [("frame", "frame"), ("psnr_all", "PSNR all"), ("psnr_covered", "PSNR cov."), ("psnr_filled", "PSNR filled"),
+                 ("ssim_all", "SSIM all"), ("ssim_covered", "SSIM cov."), ("ssim_filled", "SSIM filled"), ("coverage", "coverage")],
             ))
     tables.append(print_table(
         "Speed and memory (depth s/frame, fusion s, render frames/s at the frame size)",
         results,
         [("case", "case"), ("frames", "frames"), ("depth_frames", "depth frames"), ("width", "W"), ("height", "H"),
-         ("psnr_all", "PSNR"), ("psnr_covered", "PSNR cov."), ("ssim_all", "SSIM"), ("coverage", "coverage"),
+         ("psnr_all", "PSNR"), ("psnr_covered", "PSNR cov."), ("psnr_filled", "PSNR filled"), ("ssim_all", "SSIM"), ("coverage", "coverage"),
          ("solve_secs", "solve s"), ("depth_secs_per_frame", "depth s/frame"), ("filter_secs", "filter s"),
          ("fusion_secs", "fusion s"), ("fusion_min_confidence", "fuse conf≥"), ("render_fps", "render fps"), ("peak_memory_mb", "peak MB"),
          ("load_average_at_start", "load"), ("error", "error")],
@@ -474,7 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict["kitchen_300_frames_peak_memory_le_6GB"] = geo["peak_memory_mb"] <= TARGETS["kitchen_peak_memory_mb"]
     fern = by_case.get("fern-novel-views", {})
     if fern.get("ok"):
-        verdict["fern_held_out_psnr_ge_20dB"] = fern["psnr_all"] >= TARGETS["fern_psnr_db"]
+        verdict["fern_held_out_psnr_ge_20dB (holes black)"] = fern["psnr_all"] >= TARGETS["fern_psnr_db"]
+        verdict["fern_held_out_psnr_ge_20dB (holes filled, as sceneforge render writes)"] = fern["psnr_filled"] >= TARGETS["fern_psnr_db"]
     for r in results:
         if not r.get("ok"):
             verdict[f"{r['case']}_ran"] = False

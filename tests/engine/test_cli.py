@@ -225,13 +225,22 @@ def test_render_matches_the_plate_where_it_has_geometry(demo_shot, tmp_path):
     from sceneforge.reconstruct import read_frames
 
     pngs = tmp_path / "pngs"
-    assert main(["-q", "render", str(demo_shot), "-o", str(pngs), "--start", "40", "--end", "41"]) == 0
+    assert main(["-q", "render", str(demo_shot), "-o", str(pngs), "--start", "40", "--end", "41", "--no-fill"]) == 0
     rendered = np.asarray(Image.open(pngs / "frame_000040.png")).astype(np.float64)
     plate = read_frames(DEMO_DIR / "room.mp4", start=40, end=42, max_size=320).images[0].astype(np.float64)
     covered = rendered.sum(axis=2) > 0
     assert covered.mean() > 0.5
     psnr = 10 * np.log10(255.0**2 / np.mean((rendered[covered] - plate[covered]) ** 2))
     assert psnr > 18.0
+    filled_dir = tmp_path / "filled"
+    assert main(["-q", "render", str(demo_shot), "-o", str(filled_dir), "--start", "40", "--end", "41"]) == 0
+    filled = np.asarray(Image.open(filled_dir / "frame_000040.png")).astype(np.float64)
+    # Geometry is untouched (but for silhouette pixels the lens resampling blends with the void).
+    assert np.mean(np.all(filled[covered] == rendered[covered], axis=-1)) > 0.98
+    assert (filled[~covered].sum(axis=-1) > 0).all()  # the holes got a colour
+    psnr_all = 10 * np.log10(255.0**2 / np.mean((filled - plate) ** 2))
+    psnr_black = 10 * np.log10(255.0**2 / np.mean((rendered - plate) ** 2))
+    assert psnr_all > psnr_black
 
 
 def test_info_preview_writes_depth_images(demo_shot, tmp_path):
