@@ -693,8 +693,8 @@ def _loop_candidates(images: np.ndarray, names: list[str], *, min_distance: int,
 
 
 def _is_pure_rotation(smap: _Map, *, min_inlier_ratio: float = 0.9, max_cost: float = 0.02) -> bool:
-    """True when the solved keyframes show no parallax: every pair of consecutive keyframes is
-    related by a homography (within 1 px) that is a rotation for one common focal length.
+    """True when the solved keyframes show no parallax: pairs of keyframes (a quarter of them
+    apart) are related by homographies (within 1 px) that are rotations for one common focal length.
 
     A planar scene filmed with a moving camera also gives homographies, but not rotations
     (``K⁻¹ H K = R + t nᵀ / d``), so it is not mistaken for a pan.
@@ -703,7 +703,10 @@ def _is_pure_rotation(smap: _Map, *, min_inlier_ratio: float = 0.9, max_cost: fl
 
     frames = sorted(smap.observations)
     homographies, ratios = [], []
-    for a, b in zip(frames, frames[1:]):
+    # Pairs a quarter of the keyframes apart: when every frame is a keyframe (short clips),
+    # neighbours have too little baseline for their parallax to exceed the 1 px tolerance.
+    step = max(1, len(frames) // 4)
+    for a, b in zip(frames, frames[step:]):
         obs_a, obs_b = smap.observations[a], smap.observations[b]
         _, in_a, in_b = np.intersect1d(obs_a.point_index, obs_b.point_index, return_indices=True)
         if len(in_a) < 15:
