@@ -146,6 +146,27 @@ class StageCache:
     def save_mesh(self, stage: str, key: str, mesh: Any) -> None:
         self._save(stage, key, {name: getattr(mesh, name) for name in _MESH_FIELDS if getattr(mesh, name) is not None})
 
+    def load_masks(self, stage: str, key: str) -> Any:
+        """The cached :class:`~sceneforge.reconstruct.TrackedMasks` of ``stage`` made with ``key``, else None."""
+        from sceneforge.reconstruct import TrackedMasks
+
+        def build(info: dict, arrays: Any) -> Any:
+            shape = tuple(int(v) for v in arrays["shape"])
+            masks = np.unpackbits(arrays["packed"], count=int(np.prod(shape))).reshape(shape).astype(bool)
+            return TrackedMasks(
+                name=info["name"], masks=masks, quality=np.array(arrays["quality"]), prompt_frame=int(info["prompt_frame"]),
+                frame_numbers=np.array(arrays["frame_numbers"]), motion=tuple(info["motion"]),
+            )
+
+        return self._load(stage, key, build)
+
+    def save_masks(self, stage: str, key: str, tracked: Any) -> None:
+        arrays = {
+            "packed": np.packbits(tracked.masks.reshape(-1)), "shape": np.array(tracked.masks.shape, dtype=np.int64),
+            "quality": tracked.quality, "frame_numbers": tracked.frame_numbers,
+        }
+        self._save(stage, key, arrays, name=tracked.name, prompt_frame=tracked.prompt_frame, motion=list(tracked.motion))
+
     def clear(self) -> None:
         if self.folder.exists():
             for f in self.folder.iterdir():

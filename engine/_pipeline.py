@@ -65,6 +65,14 @@ class ReconstructConfig:
     """Triangle budget of the background mesh."""
     texture_size: int = 2048
     """Width and height of the background's texture atlas in pixels."""
+    objects: tuple[str, ...] = ()
+    """Object prompts, ``name=box:x0,y0,x1,y1@F`` / ``name=points:x,y,+;x,y,-@F`` /
+    ``name=mask:file.png@F`` (F a source frame number, pixels of the source video)."""
+    propose_objects: bool = True
+    """With no prompt, propose objects from the geometry (needs depth)."""
+    solve_without_moving: bool = True
+    """When an object turns out to move, solve the camera again with it masked out (and
+    recompute the depth), so that only the static world drives the camera."""
     force: bool = False
     """Overwrite an existing scene in the output folder."""
     fresh: bool = False
@@ -82,6 +90,8 @@ class ReconstructResult:
     image_size: tuple[int, int]
     timings_secs: dict[str, float] = field(default_factory=dict)
     resumed_stages: tuple[str, ...] = ()
+    objects: tuple[dict[str, Any], ...] = ()
+    """Per object: name, instance id, static flag and its stats (frames, size, mask quality)."""
 
 
 def prepare_output(output: Path, *, force: bool) -> None:
@@ -164,6 +174,8 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
 
     timings: dict[str, float] = {}
     resumed: list[str] = []
+    if config.objects and config.depth == "none":
+        raise InputError("--object needs depth to lift the object into 3D; drop --depth none")
     prepare_output(config.output, force=config.force)
     cache = StageCache(config.output / RUN_FOLDER / "cache")
     if config.fresh:
@@ -176,6 +188,10 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
     )
     timings["read_frames"] = time.perf_counter() - t0
     log.info("read %d frames of %d×%d from %s", len(frames), frames.width, frames.height, config.input)
+    if config.objects:
+        from ._objects_stage import prompts_for_clip
+
+        prompts_for_clip(config.objects, frames, base_dir=Path.cwd())  # a bad prompt fails before any work
 
     options: dict[str, Any] = {
         "refine_principal_point": config.refine_principal_point,
@@ -202,49 +218,89 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
         config=repr(solver_config) if config.mask is None else None,
     )
     t0 = time.perf_counter()
-    track = cache.load_track("camera_solve", key)
-    if track is not None:
-        resumed.append("camera_solve")
-        log.info("camera solve: reusing the cached result in %s", cache.folder)
-    else:
-        track = solver_config.build().solve(frames, progress=progress)
-        cache.save_track("camera_solve", key, track)
+    track = _solve(cache, "camera_solve", key, solver_config, frames, resumed, progress)
     timings["camera_solve"] = time.perf_counter() - t0
 
     depth_paths: list[str] | None = None
     background = None
-    if config.depth != "none":
+    outcome = None
+    no_parallax = track.report is not None and "rotation_only" in track.report.flags
+    if no_parallax and config.depth != "none":
+        if config.objects:
+            raise InputError(
+                "the camera only rotates (a pan from a fixed point): there is no parallax to lift objects into 3D; "
+                "drop --object, or film the shot with some camera movement"
+            )
+        log.warning("the camera only rotates: no depth, background or objects (no parallax); the scene has the camera only")
+    if config.depth != "none" and not no_parallax:
         t0 = time.perf_counter()
         depth_store, reused = _depth_stage(config, frames, track, key, progress=progress)
         timings["depth"] = time.perf_counter() - t0
         if reused == len(frames):
             resumed.append("depth")
+        # later stages take depth keyed by frame index (position in the clip), not source frame number
+        depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
+        if config.objects or config.propose_objects:
+            from ._objects_stage import lift_and_store, masks_digest, track_objects
+
+            t0 = time.perf_counter()
+            tracked, cached = track_objects(
+                config.objects, frames, track, depths, cache=cache, key=depth_store.key,
+                propose=config.propose_objects, base_dir=Path.cwd(), progress=progress,
+            )
+            if tracked and cached == len(tracked):
+                resumed.append("objects")
+            lift = dict(output=config.output, run_folder=RUN_FOLDER, texture_size=min(1024, config.texture_size), progress=progress)
+            outcome = lift_and_store(tracked, frames, track, depths, **lift)
+            timings["objects"] = time.perf_counter() - t0
+            if outcome.moving is not None and config.solve_without_moving:
+                log.info("objects move: solving the camera again without them")
+                t0 = time.perf_counter()
+                moving = outcome.moving
+                if "ignore_masks" in options:
+                    moving = moving | np.broadcast_to(options["ignore_masks"], moving.shape)
+                solver_config = SOLVERS.config(config.solver, **{**options, "ignore_masks": moving})
+                key = stage_key(first=key, moving=masks_digest(tracked))
+                track = _solve(cache, "camera_solve_static", key, solver_config, frames, resumed, progress)
+                depth_store, _ = _depth_stage(config, frames, track, key, progress=progress)
+                depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
+                outcome = lift_and_store(tracked, frames, track, depths, **lift)
+                timings["camera_solve_static"] = time.perf_counter() - t0
         depth_paths = [str(depth_store.path(n).relative_to(config.output)) for n in frames.frame_numbers]
         if config.background:
             t0 = time.perf_counter()
-            background_key = stage_key(depth=depth_store.key, triangles=config.max_triangles, texture=config.texture_size)
+            excluded = outcome.excluded if outcome is not None else {}
+            background_key = stage_key(
+                depth=depth_store.key, triangles=config.max_triangles, texture=config.texture_size,
+                objects=_masks_key(excluded),
+            )
             background = cache.load_mesh("background", background_key)
             if background is not None:
                 resumed.append("background")
             else:
                 from sceneforge.reconstruct import TextureBakeConfig, TSDFFusionConfig
 
-                # fusion takes depth keyed by frame index (position in the clip), not source frame number
-                depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
+                # Objects are left out: the background behind them comes from the frames that see it.
                 fuser = TSDFFusionConfig(
                     max_faces=config.max_triangles, texture=TextureBakeConfig(texture_size=config.texture_size)
                 ).build()
-                background = fuser.fuse(frames, track, depths, progress=progress)
+                background = fuser.fuse(frames, track, depths, masks=excluded or None, progress=progress)
                 cache.save_mesh("background", background_key, background)
             timings["background"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     report = track.report
     scene_path = write_scene(
-        config.output, track, source=str(config.input), background=background, depth_paths=depth_paths
+        config.output, track, source=str(config.input), background=background, depth_paths=depth_paths,
+        objects=outcome.layers if outcome is not None else (),
+        instance_paths=outcome.instance_paths if outcome is not None else None,
     )
     timings["write_usd"] = time.perf_counter() - t0
 
+    objects = tuple(
+        {"name": layer.name, "instance_id": layer.instance_id, "static": layer.static, **layer.stats}
+        for layer in (outcome.layers if outcome is not None else ())
+    )
     report_path = config.output / "report.json"
     full = {
         "input": str(config.input),
@@ -254,13 +310,40 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
         "stage_timings_secs": {k: round(v, 3) for k, v in timings.items()},
         "resumed_stages": resumed,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "objects": list(objects),
         "outputs": {"scene": str(scene_path)},
     }
     atomic_write_text(report_path, json.dumps(_finite(full), indent=2, allow_nan=False, default=_json_default))
     return ReconstructResult(
         scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
         image_size=(frames.width, frames.height), timings_secs=timings, resumed_stages=tuple(resumed),
+        objects=objects,
     )
+
+
+def _solve(cache: StageCache, stage: str, key: str, solver_config: Any, frames: Frames, resumed: list[str], progress: Any) -> CameraTrack:
+    """The camera track of ``stage``: from the cache when made with ``key``, else solved and cached."""
+    track = cache.load_track(stage, key)
+    if track is not None:
+        resumed.append(stage)
+        log.info("%s: reusing the cached result in %s", stage.replace("_", " "), cache.folder)
+        return track
+    track = solver_config.build().solve(frames, progress=progress)
+    cache.save_track(stage, key, track)
+    return track
+
+
+def _masks_key(masks: dict[int, np.ndarray]) -> str | None:
+    """A digest of per-frame masks (None when there are none), for cache keys."""
+    if not masks:
+        return None
+    import hashlib
+
+    digest = hashlib.sha1()
+    for index in sorted(masks):
+        digest.update(str(index).encode())
+        digest.update(np.packbits(masks[index]).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _depth_stage(config: ReconstructConfig, frames: Frames, track: CameraTrack, camera_key: str, *, progress: Any) -> tuple[Any, int]:

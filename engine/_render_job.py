@@ -59,7 +59,7 @@ def render_scene(config: RenderConfig, *, progress: Any = None) -> RenderResult:
         OutputExistsError: the output exists and ``force`` is off.
     """
     from sceneforge.render import Rasterizer, VideoWriter, fill_holes
-    from sceneforge.scenegraph import read_camera_track, read_scene_meshes
+    from sceneforge.scenegraph import animated_mesh_paths, open_stage, read_camera_track, read_scene_meshes
 
     scene = config.scene / "scene.usda" if config.scene.is_dir() else config.scene
     track = read_camera_track(scene, camera=config.camera)
@@ -75,20 +75,31 @@ def render_scene(config: RenderConfig, *, progress: Any = None) -> RenderResult:
             f"no frame of {scene} lies in the range {config.start}..{config.end} "
             f"(the scene has frames {int(numbers[0])}–{int(numbers[-1])})"
         )
-    meshes = read_scene_meshes(scene)
-    if not meshes:
+    stage = open_stage(scene)
+    # Moving objects (and animated edits) are read again at every frame; the rest once.
+    animated = animated_mesh_paths(stage)
+    meshes = [m for m in read_scene_meshes(stage, time=float(numbers[indices[0]])) if m.prim_path not in set(animated)]
+    if not meshes and not animated:
         raise InputError(f"{scene} has no meshes to render; reconstruct it with depth (the default) first")
+    ids = {path: i for i, path in enumerate([m.prim_path for m in meshes] + animated, start=1)}
     first = track.intrinsics[int(indices[0])]
     width, height = first.width, first.height
     start = time.perf_counter()
     rasterizer = Rasterizer(width=width, height=height)
-    for object_id, item in enumerate(meshes, start=1):
-        rasterizer.add_mesh(item.mesh, world_from_local=item.world_from_local, object_id=object_id, name=item.name)
+    for item in meshes:
+        rasterizer.add_mesh(item.mesh, world_from_local=item.world_from_local, object_id=ids[item.prim_path], name=item.prim_path)
     coverage = []
     # PNG sequences are numbered by source frame, so frame_000036.png is frame 36 of the shot
     writer = VideoWriter(config.output, fps=track.fps, overwrite=config.force, start_number=int(numbers[indices[0]]))
     with writer:
         for done, i in enumerate(indices):
+            if animated:
+                for name in set(rasterizer.mesh_names) & set(animated):
+                    rasterizer.remove_mesh(name)
+                for item in read_scene_meshes(stage, time=float(numbers[i]), under=animated):
+                    rasterizer.add_mesh(
+                        item.mesh, world_from_local=item.world_from_local, object_id=ids[item.prim_path], name=item.prim_path
+                    )
             passes = rasterizer.render(track.intrinsics[int(i)], track.world_from_cam[int(i)], passes=("rgb", "coverage"))
             rgb = fill_holes(passes.rgb, passes.coverage) if config.fill else passes.rgb
             writer.write(np.clip(np.round(rgb * 255.0), 0, 255).astype(np.uint8))

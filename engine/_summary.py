@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["format_solve_summary", "format_scene_info"]
+__all__ = ["format_objects", "format_solve_summary", "format_scene_info"]
 
 
 def _num(value: Any, unit: str = "", digits: int = 2) -> str:
@@ -39,11 +39,30 @@ def format_solve_summary(result: Any) -> str:
         if report.flags:
             lines.append(f"Flags:         {', '.join(report.flags)}")
         lines += [f"Note:          {m}" for m in report.messages]
+    lines += format_objects(result.objects, indent=15)
     timings = ", ".join(f"{name} {secs:.1f} s" for name, secs in result.timings_secs.items())
     lines.append(f"Timings:       {timings}")
     if result.resumed_stages:
         lines.append(f"Resumed:       {', '.join(result.resumed_stages)} (cached in the run folder; --fresh recomputes)")
     return "\n".join(lines)
+
+
+def format_objects(objects: Any, *, indent: int) -> list[str]:
+    """One line per object: name, static or moving, frames seen, size, mask quality."""
+    if not objects:
+        return [f"{'Objects:':<{indent}}none"]
+    lines = [f"{'Objects:':<{indent}}{len(objects)}"]
+    for item in objects:
+        size = item.get("size")
+        size_text = " × ".join(f"{v:.2f}" for v in size) if size else "n/a"
+        first, last = item.get("first_frame"), item.get("last_frame")
+        seen = f"frames {first}–{last}" if first is not None else "frames n/a"
+        lines.append(
+            f"{'':<{indent}}{item.get('name')}: {'static' if item.get('static') else 'moving'}, {seen} "
+            f"({item.get('frames_visible', 'n/a')} visible), size {size_text} units, "
+            f"mask quality {_num(item.get('mask_quality_mean', item.get('mask_quality')))}"
+        )
+    return lines
 
 
 def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
@@ -78,6 +97,10 @@ def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
     if depth_maps:
         missing = summary.get("missing_depth_maps") or 0
         lines.append(f"Depth:      {depth_maps} depth maps" + (f", {missing} missing on disk" if missing else ""))
+    lines += format_objects(summary.get("objects") or [], indent=12)
+    instances = summary.get("instance_maps")
+    if instances:
+        lines.append(f"Instances:  {instances} per-frame instance maps")
     flags = solve.get("flags") or []
     if flags:
         lines.append(f"Flags:      {', '.join(flags)}")

@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     geo.add_argument("--no-background", action="store_true", help="do not fuse the depth into a background mesh")
     geo.add_argument("--max-triangles", type=_positive_int, default=500_000, help="triangle budget of the background mesh (default 500000)")
     geo.add_argument("--texture-size", type=_positive_int, default=2048, help="background texture atlas size in pixels (default 2048)")
+    obj = rec.add_argument_group("objects")
+    obj.add_argument(
+        "--object", dest="objects", action="append", default=[], metavar="NAME=PROMPT@FRAME",
+        help="an object to segment and track, prompted on one source frame in source-video pixels: "
+        "NAME=box:x0,y0,x1,y1@F, NAME=points:x,y,+;x,y,-@F (+ on the object, - off it) or NAME=mask:file.png@F "
+        "(non-zero pixels); repeat for more objects. Without any, objects are proposed from the geometry",
+    )
+    obj.add_argument("--no-objects", action="store_true", help="no objects: neither prompts nor proposals; everything is background")
+    obj.add_argument(
+        "--keep-moving-in-solve", action="store_true",
+        help="do not solve the camera again without objects found to move (faster; the moving pixels may bias the camera)",
+    )
     run = rec.add_argument_group("run")
     run.add_argument("--force", action="store_true", help="overwrite a scene already in the output folder")
     run.add_argument("--fresh", action="store_true", help="ignore cached stage results in OUTPUT/run and compute everything again")
@@ -344,12 +356,17 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     from ._progress import ProgressBars
     from ._summary import format_solve_summary
 
+    if args.no_objects and args.objects:
+        from sceneforge.scenegraph import InputError
+
+        raise InputError("--no-objects and --object contradict each other; drop one")
     config = ReconstructConfig(
         input=args.input, output=args.output, start=args.start, end=args.end, stride=args.stride,
         max_size=args.max_size or None, fps=args.fps, pattern=args.pattern, solver=args.solver,
         focal_px=args.focal, intrinsics_file=args.intrinsics, refine_principal_point=args.refine_principal_point,
         lens=args.lens, camera_per_frame=args.camera_per_frame, mask=args.mask, depth=args.depth,
         background=not args.no_background, max_triangles=args.max_triangles, texture_size=args.texture_size,
+        objects=tuple(args.objects), propose_objects=not args.no_objects, solve_without_moving=not args.keep_moving_in_solve,
         force=args.force, fresh=args.fresh,
     )
     bars = ProgressBars(enabled=False if args.quiet else None)

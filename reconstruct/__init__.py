@@ -73,3 +73,11 @@ __all__ += [
     "segment_prompt",
     "track_object",
 ]
+
+from ._lift import classify_static, instance_maps, lift_object, lift_objects
+
+__all__ += ["classify_static", "instance_maps", "lift_object", "lift_objects"]
+
+from ._proposals import ProposalConfig, propose_objects
+
+__all__ += ["ProposalConfig", "propose_objects"]

@@ -77,9 +77,9 @@ __all__ = [
     "write_scene",
 ]
 
-from ._usd_mesh import SceneMesh, author_mesh, read_scene_meshes
+from ._usd_mesh import SceneMesh, animated_mesh_paths, author_mesh, read_scene_meshes
 
-__all__ += ["SceneMesh", "author_mesh", "read_scene_meshes"]
+__all__ += ["SceneMesh", "animated_mesh_paths", "author_mesh", "read_scene_meshes"]
 
 from ._export import EXPORT_FORMATS, export_scene
 from ._export_chan import export_chan
@@ -102,3 +102,7 @@ __all__ += ["BackgroundHandle", "LightHandle", "ObjectHandle", "Scene", "SceneEd
 from ._edit_ops import CAMERA_MOVES, EDIT_OPS, apply_edits, read_edit_list
 
 __all__ += ["CAMERA_MOVES", "EDIT_OPS", "apply_edits", "read_edit_list"]
+
+from ._objects import ObjectLayer, author_object_layer, read_object_layers
+
+__all__ += ["ObjectLayer", "author_object_layer", "read_object_layers"]

@@ -12,6 +12,8 @@ and this content::
     /World/Cameras         Xform
     /World/Cameras/Plate   Camera; xformOp:transform time-sampled at the source frame numbers
     /World/Points          Points of the camera solve (omitted when there are none)
+    /World/Background      the background mesh, when given (see _usd_mesh.author_mesh)
+    /World/Objects/<name>  one Xform per object, when given (see _objects.author_object_layer)
 
 Camera axes. Our cameras are OpenCV (+X right, +Y down, +Z forward); USD cameras look
 down -Z with +Y up. The flip ``diag(1, -1, -1, 1)`` between the two is applied here and
@@ -61,7 +63,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pxr import Gf, Kind, Sdf, Tf, Usd, UsdGeom, Vt
@@ -69,6 +71,9 @@ from pxr import Gf, Kind, Sdf, Tf, Usd, UsdGeom, Vt
 from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
 from ._errors import InputError, SceneFileError
 from ._mesh import TexturedMesh
+
+if TYPE_CHECKING:
+    from ._objects import ObjectLayer
 
 __all__ = [
     "DEFAULT_CAMERA_PATH",
@@ -114,6 +119,7 @@ _ATTR_IMAGE_SIZE = "sceneforge:imageSize"
 _ATTR_FRAME_NUMBERS = "sceneforge:frameNumbers"
 _ATTR_FRAME_STATUS = "sceneforge:frameStatus"
 _ATTR_DEPTH_MAPS = "sceneforge:depthMaps"
+_ATTR_INSTANCE_MAPS = "sceneforge:instanceMaps"
 _PRIMVAR_ERROR = "sceneforge:errorPx"
 
 
@@ -312,6 +318,8 @@ def write_scene(
     metadata: Mapping[str, Any] | None = None,
     background: TexturedMesh | None = None,
     depth_paths: Sequence[str] | None = None,
+    objects: Sequence[ObjectLayer] = (),
+    instance_paths: Sequence[str] | None = None,
 ) -> Path:
     """Write a camera track as a SceneForge scene: ``reconstruction.usda``, ``edits.usda``, ``scene.usda``.
 
@@ -335,13 +343,20 @@ def write_scene(
         depth_paths: one depth file per frame, relative to ``folder`` (e.g. ``depth/0001.npz``),
             stored on the plate camera as the ``sceneforge:depthMaps`` asset array. The files
             should exist before the scene is validated (USD checks that assets resolve).
+        objects: the shot's objects, each authored as ``/World/Objects/<name>`` (see
+            :func:`author_object_layer`; per-frame textures of moving objects go to
+            ``textures/<name>/``), after the background.
+        instance_paths: one instance-map file per frame, relative to ``folder`` (e.g.
+            ``instances/0001.npz``), stored on the plate camera as the
+            ``sceneforge:instanceMaps`` asset array, as ``depth_paths`` are.
 
     Returns:
         The path of ``scene.usda``.
 
     Raises:
         InputError: ``folder`` is not a folder, ``meters_per_unit`` is not positive, or
-            ``background`` / ``depth_paths`` are not what is described above.
+            ``background`` / ``depth_paths`` / ``objects`` / ``instance_paths`` are not what is
+            described above.
     """
     out = Path(folder)
     if not out.is_dir():
@@ -353,6 +368,10 @@ def write_scene(
     if background is not None and not isinstance(background, TexturedMesh):
         raise InputError(f"background must be a TexturedMesh, got {type(background).__name__}")
     depth_assets = _check_depth_paths(depth_paths, len(track))
+    instance_assets = _check_depth_paths(instance_paths, len(track), name="instance_paths", example="instances/0001.npz")
+    from ._objects import check_object_layers  # _objects builds on this module's helpers
+
+    object_layers = check_object_layers(objects, track.frame_numbers)
 
     layer_data = {
         _LAYER_DATA_KEY: _to_usd_value(
@@ -368,7 +387,9 @@ def write_scene(
         )
     }
 
-    reconstruction = _reconstruction_layer(track, meters_per_unit, out, background, depth_assets)
+    reconstruction = _reconstruction_layer(
+        track, meters_per_unit, out, background, depth_assets, objects=object_layers, instance_assets=instance_assets
+    )
     reconstruction.customLayerData = layer_data
     edits = Sdf.Layer.CreateAnonymous(".usda")
     scene = Sdf.Layer.CreateAnonymous(".usda")
@@ -434,20 +455,23 @@ def _export_atomic(layer: Sdf.Layer, path: Path) -> None:
         cached.Reload(True)
 
 
-def _check_depth_paths(depth_paths: Sequence[str] | None, num_frames: int) -> list[str] | None:
-    """The depth files as ``./``-relative asset paths, checked: one relative path per frame."""
+def _check_depth_paths(
+    depth_paths: Sequence[str] | None, num_frames: int, *, name: str = "depth_paths", example: str = "depth/0001.npz"
+) -> list[str] | None:
+    """Per-frame files (depth or instance maps, ``name``) as ``./``-relative asset paths,
+    checked: one relative path per frame."""
     if depth_paths is None:
         return None
     if isinstance(depth_paths, (str, Path)):
-        raise InputError("depth_paths must be a sequence of paths, one per frame, got a single path")
+        raise InputError(f"{name} must be a sequence of paths, one per frame, got a single path")
     paths = [str(p) for p in depth_paths]
     if len(paths) != num_frames:
-        raise InputError(f"depth_paths must have one path per frame ({num_frames}), got {len(paths)}")
+        raise InputError(f"{name} must have one path per frame ({num_frames}), got {len(paths)}")
     bad = [p for p in paths if not p or Path(p).is_absolute() or "\\" in p]
     if bad:
         raise InputError(
-            f"depth_paths must be relative to the scene folder with / separators, got {bad[0]!r}; "
-            "pass e.g. depth/0001.npz"
+            f"{name} must be relative to the scene folder with / separators, got {bad[0]!r}; "
+            f"pass e.g. {example}"
         )
     return [p if p.startswith(("./", "../")) else f"./{p}" for p in paths]
 
@@ -458,8 +482,11 @@ def _reconstruction_layer(
     folder: Path,
     background: TexturedMesh | None = None,
     depth_assets: list[str] | None = None,
+    *,
+    objects: Sequence[ObjectLayer] = (),
+    instance_assets: list[str] | None = None,
 ) -> Sdf.Layer:
-    """An anonymous layer with /World, the plate camera, the sparse points and the background."""
+    """An anonymous layer with /World, the plate camera, the sparse points, the background and the objects."""
     # Created first and returned, so the layer outlives the stage used to author it.
     layer = Sdf.Layer.CreateAnonymous(".usda")
     stage = Usd.Stage.Open(layer)
@@ -473,12 +500,21 @@ def _reconstruction_layer(
         camera.GetPrim().CreateAttribute(_ATTR_DEPTH_MAPS, Sdf.ValueTypeNames.AssetArray, custom=True).Set(
             Sdf.AssetPathArray(depth_assets)
         )
+    if instance_assets is not None:
+        camera.GetPrim().CreateAttribute(_ATTR_INSTANCE_MAPS, Sdf.ValueTypeNames.AssetArray, custom=True).Set(
+            Sdf.AssetPathArray(instance_assets)
+        )
     if len(track.points) > 0:
         _author_points(stage, _POINTS_PATH, track.points)
     if background is not None:
         from ._usd_mesh import author_mesh  # _usd_mesh builds on this module's helpers
 
         author_mesh(stage, _BACKGROUND_PATH, background, folder=folder, name="Background", kind=Kind.Tokens.component)
+    if objects:
+        from ._objects import author_object_layer  # _objects builds on this module's helpers
+
+        for object_layer in objects:
+            author_object_layer(stage, object_layer, folder=folder, clip_frame_numbers=track.frame_numbers)
     return layer
 
 
@@ -801,8 +837,12 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
     ``missing_layers``, ``has_edits``, ``meters_per_unit``, ``up_axis``, ``metric_scale``,
     ``background`` (``{"prim", "faces", "vertices", "texture_size"}`` of ``/World/Background``,
     ``texture_size`` [width, height] or None; None without a background mesh),
-    ``depth_maps`` (number of per-frame depth files the camera references, 0 for none) and
-    ``missing_depth_maps`` (how many of those do not resolve to a file).
+    ``depth_maps`` (number of per-frame depth files the camera references, 0 for none),
+    ``missing_depth_maps`` (how many of those do not resolve to a file), ``instance_maps`` and
+    ``missing_instance_maps`` (the same for the per-frame instance maps) and ``objects`` (one
+    dict per object under ``/World/Objects``: ``name``, ``prim``, ``instance_id``, ``static``,
+    ``frames_visible``, ``first_frame``, ``last_frame``, ``size`` (3 floats, scene units) and
+    ``mask_quality``; see :func:`read_object_layers`).
 
     Raises:
         SceneFileError: as :func:`read_camera_track`.
@@ -827,6 +867,9 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
 
     depth_attr = stage.GetPrimAtPath(camera).GetAttribute(_ATTR_DEPTH_MAPS)
     depth_maps = list(depth_attr.Get() or []) if depth_attr.IsValid() else []
+    instance_attr = stage.GetPrimAtPath(camera).GetAttribute(_ATTR_INSTANCE_MAPS)
+    instance_maps = list(instance_attr.Get() or []) if instance_attr.IsValid() else []
+    from ._objects import read_object_layers  # _objects builds on this module's helpers
     return {
         "path": root.realPath or root.identifier,
         "format_version": data.get("formatVersion"),
@@ -857,6 +900,9 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
         "background": mesh_summary(stage, _BACKGROUND_PATH),
         "depth_maps": len(depth_maps),
         "missing_depth_maps": sum(1 for asset in depth_maps if not asset.resolvedPath),
+        "instance_maps": len(instance_maps),
+        "missing_instance_maps": sum(1 for asset in instance_maps if not asset.resolvedPath),
+        "objects": read_object_layers(stage),
     }
 
 

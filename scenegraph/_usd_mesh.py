@@ -33,6 +33,7 @@ import os
 import secrets
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,7 +363,9 @@ class SceneMesh:
     texture_file: str | None = None
 
 
-def read_scene_meshes(path_or_stage: str | Path | Usd.Stage, *, time: float | None = None) -> list[SceneMesh]:
+def read_scene_meshes(
+    path_or_stage: str | Path | Usd.Stage, *, time: float | None = None, under: Sequence[str] | None = None
+) -> list[SceneMesh]:
     """Every visible mesh of the composed stage (edits applied), triangulated, with its texture.
 
     Meshes that are invisible, have ``guide`` or ``proxy`` purpose, or have no faces are
@@ -373,14 +376,59 @@ def read_scene_meshes(path_or_stage: str | Path | Usd.Stage, *, time: float | No
     Args:
         path_or_stage: a scene file or folder, an open stage, or any USD file.
         time: the time code to read at; None for the earliest authored one.
+        under: read only the meshes at or below these prim paths (None: the whole stage).
 
     Raises:
         SceneFileError: the stage cannot be opened, or a mesh's topology is broken.
     """
     stage = _as_stage(path_or_stage, require_world=False)
     when = Usd.TimeCode.EarliestTime() if time is None else Usd.TimeCode(float(time))
+    roots = [stage.GetPseudoRoot()] if under is None else [stage.GetPrimAtPath(p) for p in under]
     out = []
-    iterator = iter(Usd.PrimRange(stage.GetPseudoRoot(), Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)))
+    for root in roots:
+        if root.IsValid():
+            out += _read_meshes_below(root, when)
+    return out
+
+
+def animated_mesh_paths(path_or_stage: str | Path | Usd.Stage) -> list[str]:
+    """Prim paths of the meshes whose shape, placement, visibility or texture changes over time
+    (a moving object's layer, an animated edit): a renderer reads these again every frame.
+
+    Raises:
+        SceneFileError: the stage cannot be opened.
+    """
+    stage = _as_stage(path_or_stage, require_world=False)
+    out = []
+    for prim in Usd.PrimRange(stage.GetPseudoRoot(), Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)):
+        if prim.IsA(UsdGeom.Mesh) and _changes_over_time(prim):
+            out.append(str(prim.GetPath()))
+    return out
+
+
+def _changes_over_time(mesh: Usd.Prim) -> bool:
+    geom = UsdGeom.Mesh(mesh)
+    if any(attr.ValueMightBeTimeVarying() for attr in (geom.GetPointsAttr(), geom.GetFaceVertexIndicesAttr())):
+        return True
+    prim = mesh
+    while prim.IsValid() and not prim.IsPseudoRoot():
+        if prim.IsA(UsdGeom.Imageable) and UsdGeom.Imageable(prim).GetVisibilityAttr().ValueMightBeTimeVarying():
+            return True
+        if prim.IsA(UsdGeom.Xformable) and UsdGeom.Xformable(prim).TransformMightBeTimeVarying():
+            return True
+        prim = prim.GetParent()
+    material = UsdShade.MaterialBindingAPI(mesh).ComputeBoundMaterial()[0]
+    if material:
+        for shader in Usd.PrimRange(material.GetPrim()):
+            attr = shader.GetAttribute("inputs:file")
+            if attr and attr.ValueMightBeTimeVarying():
+                return True
+    return False
+
+
+def _read_meshes_below(root: Usd.Prim, when: Usd.TimeCode) -> list[SceneMesh]:
+    out = []
+    iterator = iter(Usd.PrimRange(root, Usd.TraverseInstanceProxies(Usd.PrimDefaultPredicate)))
     for prim in iterator:
         if not prim.IsA(UsdGeom.Imageable):
             continue

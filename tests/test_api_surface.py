@@ -21,6 +21,7 @@ EXPECTED = {
         "EXPORT_FORMATS", "export_scene", "export_glb", "export_colmap", "export_nerfstudio", "export_chan", "export_ply",
         "CameraHandle", "BackgroundHandle", "LightHandle", "ObjectHandle", "Scene", "SceneEdit",
         "CAMERA_MOVES", "EDIT_OPS", "apply_edits", "read_edit_list",
+        "ObjectLayer", "author_object_layer", "read_object_layers", "animated_mesh_paths",
     },
     "sceneforge.reconstruct": {
         "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
@@ -31,6 +32,7 @@ EXPECTED = {
         "FlowTracker", "FlowTrackerConfig", "GraphCutSegmenter", "GraphCutSegmenterConfig", "MaskTracker",
         "ObjectPrompt", "PromptableSegmenter", "SegmentResult", "TrackedMasks", "parse_object_prompt",
         "segment_prompt", "track_object",
+        "classify_static", "instance_maps", "lift_object", "lift_objects", "ProposalConfig", "propose_objects",
     },
     "sceneforge.engine": {"SOLVERS", "ReconstructConfig", "ReconstructResult", "Registry", "reconstruct"},
     "sceneforge.render": {"PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "fill_holes", "write_video"},

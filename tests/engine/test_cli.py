@@ -101,7 +101,7 @@ def test_rerun_with_force_resumes_from_the_cache(demo_shot, tmp_path, capsys):
     shot = tmp_path / "copy"
     shutil.copytree(demo_shot, shot)
     assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force", "--max-size", "320", "--texture-size", "512"]) == 0
-    assert "Resumed:       camera_solve, depth, background" in capsys.readouterr().out
+    assert "Resumed:       camera_solve, depth, objects, background" in capsys.readouterr().out
     a = read_camera_track(shot / "scene.usda")
     b = read_camera_track(demo_shot / "scene.usda")
     np.testing.assert_array_equal(a.world_from_cam, b.world_from_cam)
@@ -362,3 +362,39 @@ def test_edit_list_replays_and_bad_edits_change_nothing(edited_shot, tmp_path, c
     script.write_text("scene.background.translate((0.0, 0.0, 0.1))\n")
     assert main(["edit", str(edited_shot), "--apply", str(script)]) == 0
     assert edits_file.read_text() != replayed
+
+
+def test_prompted_object_becomes_a_static_layer_where_the_crate_is(tmp_path, truth, capsys):
+    from sceneforge.scenegraph import Scene, read_scene_meshes, scene_summary
+
+    shot = tmp_path / "shot"
+    # The crate's box on source frame 30 (640×360 source pixels); the run works at 320×180.
+    assert main([
+        "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--max-size", "320", "--start", "18", "--end", "42",
+        "--no-background", "--object", "crate=box:410,192,502,294@30",
+    ]) == 0
+    assert "crate: static" in capsys.readouterr().out
+    summary = scene_summary(shot / "scene.usda")
+    assert [o["name"] for o in summary["objects"]] == ["crate"] and summary["instance_maps"] == 24
+    assert len(list((shot / "run" / "instances").glob("*.png"))) == 24
+    # Bring the crate's mesh into the true world with the camera similarity and compare boxes.
+    track = read_camera_track(shot / "scene.usda")
+    gt = np.array([f["world_from_cam"] for f in truth["frames"]])[18:42]
+    sim = similarity_from_points(track.camera_centers(), gt[:, :3, 3])
+    crate = next(m for m in read_scene_meshes(shot / "scene.usda") if m.prim_path.startswith("/World/Objects/crate"))
+    local = crate.mesh.vertices
+    world = local @ crate.world_from_local[:3, :3].T + crate.world_from_local[:3, 3]
+    true_centre = np.array(next(o for o in truth["objects"] if o["name"] == "crate")["center_m"])
+    centre = sim.apply_points(0.5 * (world.min(axis=0) + world.max(axis=0))[None])[0]
+    assert np.linalg.norm(centre - true_centre) < 0.12  # the crate is 0.6 m; only its front is seen
+    # It is one editable handle.
+    scene = Scene.open(shot)
+    assert scene.objects["crate"].world_bounds() is not None
+    assert validate_stage(shot / "scene.usda").ok
+    # A prompt on a frame outside the clip is one line.
+    assert main([
+        "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(tmp_path / "b"), "--max-size", "320", "--end", "10",
+        "--object", "crate=box:410,192,502,294@30",
+    ]) == 2
+    err = capsys.readouterr().err
+    assert "not in the clip" in err and err.count("\n") == 1
