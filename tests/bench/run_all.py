@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from tests.bench import bench_camera, bench_depth, bench_edit, bench_geometry, bench_render, bench_tracking
+from tests.bench import bench_camera, bench_depth, bench_edit, bench_geometry, bench_objects, bench_render, bench_tracking
 
 BENCHMARKS = {
     "camera": bench_camera.main,
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "geometry": bench_geometry.main,
     "render": bench_render.main,
     "tracking": bench_tracking.main,
+    "objects": bench_objects.main,
     "edit": bench_edit.main,
 }
 
