@@ -19,6 +19,20 @@ gives ``consistent / (consistent + violations)``; the object's score is the 20th
 over pairs (a moving object is inconsistent in the pairs far apart in time, which the mean
 would dilute), and it is static when the score is at least ``threshold`` (0.75).
 
+Objects without stereo depth. Multi-view stereo assumes a static scene, so its consistency
+filter usually leaves a moving object's pixels without depth. A frame where fewer than 20 % of
+the object's core pixels (or fewer than ``min_area_px``) have depth gets a fronto-parallel
+*card* instead: every mask pixel at one z-depth, read from the ring of background just outside
+the mask (a band 5 % of the mask box's diagonal wide, at least 2 pixels, one eroded border's
+width away from the mask). The depth is the median of the ring's *lower half* (rows at or
+below the mask's centroid): where an object stands on something, that is its footing, nearer
+the object than the wall seen around its top. Such frames are listed in the layer's
+``stats["card_frames"]`` (frame numbers). A card is not the object's surface, so a pair of
+frames where either side is a card is tested on the mask alone: a point is consistent when it
+lands on the object's mask in the other frame, and a violation when it lands off it where that
+frame sees no nearer surface (the background, at the card's depth or behind) — a static
+object's card lands on its mask again, a sliding object's lands where it no longer is.
+
 Static objects (:func:`lift_object`) are fused from their own masked depth only: Open3D's TSDF
 (:class:`TSDFFusionConfig`, every pixel off the object left out, voxels of 1/64 of the object's
 size but no finer than one depth pixel's footprint), its texture baked from the frames with
@@ -85,6 +99,12 @@ _FUSION_MAX_FRAMES = 60
 """Frames integrated into a static object's TSDF at most (evenly spread)."""
 _MIN_VOXELS_ACROSS = 8
 """Objects fewer voxels across than this skip the TSDF and use the best frame's surface."""
+_CARD_MIN_SHARE = 0.2
+"""Share of the object's core pixels that must have depth; below it the frame gets a card."""
+_CARD_BAND = 0.05
+"""Width of the background ring a card's depth is read from, as a share of the mask box's diagonal."""
+_CARD_MIN_RING_PX = 8
+"""Ring pixels with depth a card needs (else the frame is not used)."""
 
 
 # ----------------------------------------------------------------------------------------
@@ -159,6 +179,7 @@ class _ObjectView:
     depth: np.ndarray  # h×w float32
     intrinsics: Intrinsics  # at the depth map's size
     world_from_cam: np.ndarray
+    card: bool = False  # depth on the mask is a fronto-parallel card from the ring around it
 
     def trusted(self) -> np.ndarray:
         """h×w bool: the core grown back over the mask's border through depth continuity.
@@ -211,7 +232,9 @@ class _ObjectView:
 
 
 def _views(tracked: TrackedMasks, depths: dict[int, DepthMap], track: CameraTrack, min_area_px: int) -> list[_ObjectView]:
-    """The frames where the object has at least ``min_area_px`` core pixels with depth."""
+    """The frames that see the object with depth: its own (at least ``min_area_px`` core pixels
+    and ``_CARD_MIN_SHARE`` of the core), else a card from the ring around it (see the module
+    docstring); frames with neither are left out."""
     out = []
     for index in sorted(depths):
         if not tracked.masks[index].any():
@@ -219,16 +242,49 @@ def _views(tracked: TrackedMasks, depths: dict[int, DepthMap], track: CameraTrac
         depth = depths[index].depth
         h, w = depth.shape
         mask = _resize_mask(tracked.masks[index], h, w)
-        core = _erode(mask, _erode_px(w, h))
-        if int(np.count_nonzero(core & (depth > 0))) < min_area_px:
+        if not mask.any():
             continue
+        core = _erode(mask, _erode_px(w, h))
+        with_depth = int(np.count_nonzero(core & (depth > 0)))
+        card = with_depth < max(min_area_px, _CARD_MIN_SHARE * np.count_nonzero(core))
+        if card:
+            z = _card_depth(mask, depth)
+            if z is None or np.count_nonzero(mask) < min_area_px:
+                continue
+            # Any stereo depth left on the mask is the few pixels the filter kept: mostly the
+            # background bleeding through, so the card replaces all of it.
+            depth = np.where(mask, np.float32(z), depth).astype(np.float32)
+            core = mask
         out.append(
             _ObjectView(
                 index=index, mask=mask, core=core, depth=depth,
                 intrinsics=intrinsics_at(track.intrinsics[index], w, h), world_from_cam=track.world_from_cam[index],
+                card=card,
             )
         )
     return out
+
+
+def _card_depth(mask: np.ndarray, depth: np.ndarray) -> float | None:
+    """z-depth of a card standing in for the object on ``mask`` (h×w bool) from the background
+    ring around it in ``depth`` (h×w), or None when the ring has too little depth."""
+    import cv2
+
+    h, w = mask.shape
+    rows, cols = np.nonzero(mask)
+    diagonal = float(np.hypot(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1))
+    band = max(2, int(np.ceil(_CARD_BAND * diagonal)))
+    gap = _erode_px(w, h)  # the mask's border mixes object and background: skip it
+    kernel = np.ones((3, 3), np.uint8)
+    inner = cv2.dilate(mask.astype(np.uint8), kernel, iterations=gap) > 0
+    outer = cv2.dilate(mask.astype(np.uint8), kernel, iterations=gap + band) > 0
+    ring = outer & ~inner & (depth > 0)
+    lower = ring.copy()
+    lower[: int(np.ceil(rows.mean()))] = False
+    pick = lower if np.count_nonzero(lower) >= _CARD_MIN_RING_PX else ring
+    if np.count_nonzero(pick) < _CARD_MIN_RING_PX:
+        return None
+    return float(np.median(depth[pick]))
 
 
 def _spread(items: list, count: int) -> list:
@@ -265,7 +321,8 @@ def classify_static(
     at that frame's depth (within ``tol = max(tolerance × size, depth_tolerance × z)`` scene
     units, ``size`` the object's robust world-box diagonal) and a violation when that frame
     sees more than ``tol`` behind it. The score is the 20th percentile over frame pairs of
-    ``consistent / (consistent + violations)``.
+    ``consistent / (consistent + violations)``. Frames without stereo depth on the object use
+    a card from the background around it and are tested on the mask alone (module docstring).
 
     Args:
         tracked: the object's masks on every frame of the track (N×H×W, the frames' aspect).
@@ -277,7 +334,8 @@ def classify_static(
         threshold: the score at or above which the object is static, in 0..1.
         max_frames: frames sampled (evenly over those that see the object).
         max_points: object points sampled per frame.
-        min_area_px: frames with fewer object pixels with depth (mask eroded) are skipped.
+        min_area_px: frames with fewer object pixels with depth (mask eroded), or under 20 % of
+            them, use a card from the background around the object (see the module docstring).
 
     Returns:
         ``(static, score)``: score in 0..1, NaN when no two frames see the object (then static).
@@ -309,7 +367,9 @@ def classify_static(
         for b in views:
             if b is a:
                 continue
-            consistent, violated = _pair_evidence(points, b, cam_from_world[b.index], tol_size, depth_tolerance)
+            consistent, violated = _pair_evidence(
+                points, b, cam_from_world[b.index], tol_size, depth_tolerance, mask_only=a.card or b.card
+            )
             if consistent + violated >= _MIN_PAIR_EVIDENCE:
                 scores.append(consistent / (consistent + violated))
     if not scores:
@@ -321,8 +381,12 @@ def classify_static(
     return static, score
 
 
-def _pair_evidence(points: np.ndarray, view: _ObjectView, cam_from_world: np.ndarray, tol_size: float, depth_tolerance: float) -> tuple[int, int]:
-    """(consistent, violated) counts of world ``points`` seen from ``view``."""
+def _pair_evidence(
+    points: np.ndarray, view: _ObjectView, cam_from_world: np.ndarray, tol_size: float, depth_tolerance: float,
+    *, mask_only: bool = False,
+) -> tuple[int, int]:
+    """(consistent, violated) counts of world ``points`` seen from ``view``; ``mask_only`` for a
+    pair with a card (see the module docstring)."""
     cam = points @ cam_from_world[:3, :3].T + cam_from_world[:3, 3]
     z = cam[:, 2]
     front = z > 1e-9
@@ -336,7 +400,10 @@ def _pair_evidence(points: np.ndarray, view: _ObjectView, cam_from_world: np.nda
     has_depth = seen > 0
     z, col, row, seen = z[has_depth], col[has_depth], row[has_depth], seen[has_depth]
     tol = np.maximum(tol_size, depth_tolerance * z)
-    consistent = view.mask[row, col] & (np.abs(seen - z) <= tol)
+    on_mask = view.mask[row, col]
+    if mask_only:
+        return int(np.count_nonzero(on_mask)), int(np.count_nonzero(~on_mask & (seen >= z - tol)))
+    consistent = on_mask & (np.abs(seen - z) <= tol)
     violated = seen > z + tol
     return int(np.count_nonzero(consistent)), int(np.count_nonzero(violated))
 
@@ -376,14 +443,17 @@ def lift_object(
             frame's texture of a moving one), 64..16384.
         max_faces: face budget of the mesh (a moving object's grid shrinks to fit it).
         grid_size: grid points along each side of a moving object's box (≥ 2).
-        min_area_px: frames with fewer object pixels with depth are treated as not seeing it.
+        min_area_px: frames with fewer object pixels with depth use a card (as in
+            :func:`classify_static`); masks smaller than this are treated as not seeing it.
         threads: OpenMP threads for the TSDF of a static object (None: the idle cores).
         progress: optional ``progress(stage, done, total)`` callback.
 
     Returns:
         The layer: local mesh, anchor, per-frame vertices and textures (moving), and stats
         (``frames_visible``, ``first_frame``, ``last_frame``, ``mask_quality_mean``, ``size``,
-        and ``static_score`` from the classification, NaN when forced or undecided).
+        ``static_score`` from the classification, NaN when forced or undecided, and
+        ``card_frames``: frame numbers whose object depth is a card from the background
+        around it, for lack of stereo depth; see the module docstring).
 
     Raises:
         InputError: inputs that do not fit together, or bad options.
@@ -425,7 +495,10 @@ def lift_object(
         "last_frame": int(track.frame_numbers[np.flatnonzero(seen)[-1]]),
         "mask_quality_mean": float(quality.mean()),
         "static_score": score,
+        "card_frames": [int(track.frame_numbers[v.index]) for v in views if v.card],
     }
+    if stats["card_frames"]:
+        log.info("object %r: no stereo depth on %d frame(s); a card from its surroundings stands in", tracked.name, len(stats["card_frames"]))
     if static:
         mesh = _lift_static(frames, track, views, tracked, texture_size, max_faces, threads, progress)
         report(stage, 2, 3)
@@ -472,6 +545,13 @@ def _lift_static(
     from ._fusion import TSDFFusionConfig
     from ._texture import TextureBakeConfig
 
+    own = [view for view in views if not view.card]
+    if not own:
+        # Cards from different frames sit at slightly different depths: fused they would
+        # make a blurred slab, so the best frame's flat card stands in.
+        log.info("object %r: no stereo depth on any frame; using its best frame's card", tracked.name)
+        return _best_frame_surface(frames, track, views, tracked)
+    views = own
     used = _spread(views, _FUSION_MAX_FRAMES)
     trusted = {view.index: view.trusted() for view in used}
     rng = np.random.default_rng(0)

@@ -351,3 +351,57 @@ def test_moving_layer_plays_back_through_usd(square_layer, sliding, tmp_path):
         np.testing.assert_array_equal(got.mesh.texture, square_layer.textures_per_frame[k])
     (info,) = scene_summary(tmp_path)["objects"]
     assert info["static"] is False and info["first_frame"] == int(square_layer.frame_numbers[0])
+
+
+# --------------------------------------------------------------------------------------- no stereo depth: cards
+
+
+def _without_depth_on(depths: dict, masks: np.ndarray) -> dict:
+    """``depths`` with nothing on ``masks``: what multi-view stereo leaves on a moving object."""
+    return {
+        i: DepthMap(depth=np.where(masks[i], 0, d.depth).astype(np.float32), confidence=d.confidence, frame_number=d.frame_number)
+        for i, d in depths.items()
+    }
+
+
+def test_square_without_stereo_depth_is_moving_on_its_cards(sliding):
+    frames, track, depths, tracked, _ = sliding
+    holed = _without_depth_on(depths, tracked.masks)
+    static, score = classify_static(tracked, holed, track)
+    assert not static and score < 0.5
+    layer = lift_object(frames, track, holed, tracked, instance_id=1, grid_size=16, texture_size=64)
+    visible = np.flatnonzero(tracked.area_px >= 16)
+    assert not layer.static
+    assert layer.stats["card_frames"] == track.frame_numbers[visible].tolist()
+    np.testing.assert_array_equal(layer.frame_numbers, track.frame_numbers[visible])
+    centres_x = []
+    for k in range(len(visible)):
+        world = _world(layer, layer.vertices_per_frame[k].astype(np.float64))
+        # The card stands at the depth of the wall around the square (the camera yaws 2°).
+        np.testing.assert_allclose(world[:, 2], WALL_Z, atol=0.1)
+        centres_x.append(world[:, 0].mean())
+    assert np.all(np.diff(centres_x) > 0)  # it follows the square's slide
+
+
+def test_static_objects_without_stereo_depth_stay_static_on_their_cards(room, sliding):
+    _, track, depths, _, tracked = room
+    for name, masks in tracked.items():
+        static, score = classify_static(masks, _without_depth_on(depths, masks.masks), track)
+        assert static and score > 0.85, (name, score)
+    _, track, depths, square, _ = sliding
+    patch = np.zeros_like(square.masks)
+    patch[:, 5:25, 5:30] = True
+    patch &= ~square.masks
+    wall = TrackedMasks(name="wall", masks=patch, quality=np.ones(len(patch), np.float32), prompt_frame=0, frame_numbers=square.frame_numbers)
+    static, score = classify_static(wall, _without_depth_on(depths, patch), track)
+    assert static and score > 0.85
+
+
+def test_static_object_without_stereo_depth_gets_its_best_cards_surface(room, crate_layer):
+    frames, track, depths, _, tracked = room
+    crate = tracked["crate"]
+    layer = lift_object(frames, track, _without_depth_on(depths, crate.masks), crate, static=True, texture_size=64)
+    assert layer.static and layer.mesh.num_faces > 0 and layer.mesh.texture is not None
+    assert len(layer.stats["card_frames"]) == layer.stats["frames_visible"]
+    # Objects with their own depth use no card.
+    assert crate_layer.stats["card_frames"] == []
