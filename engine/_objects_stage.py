@@ -132,12 +132,14 @@ def _mask_digest(prompt: Any) -> str | None:
     return hashlib.sha1(np.packbits(prompt.mask).tobytes()).hexdigest()
 
 
-def masks_digest(tracked: Sequence[Any]) -> str:
-    """A short digest of every object's masks (part of later stages' cache keys)."""
+def masks_digest(named_masks: Sequence[tuple[str, np.ndarray]]) -> str | None:
+    """A short digest of labelled bool masks, for later stages' cache keys (None when there are none)."""
+    if not named_masks:
+        return None
     digest = hashlib.sha1()
-    for masks in tracked:
-        digest.update(masks.name.encode())
-        digest.update(np.packbits(masks.masks).tobytes())
+    for label, masks in named_masks:
+        digest.update(str(label).encode())
+        digest.update(np.packbits(masks).tobytes())
     return digest.hexdigest()[:16]
 
 

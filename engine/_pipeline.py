@@ -14,6 +14,7 @@ import numpy as np
 from sceneforge.scenegraph import CameraTrack, Frames, InputError, Intrinsics, OutputExistsError
 
 from ._cache import StageCache, atomic_write_text, stage_key
+from ._objects_stage import masks_digest
 from ._registry import DEPTH, SOLVERS
 
 __all__ = ["ReconstructConfig", "ReconstructResult", "reconstruct", "load_intrinsics_file", "load_ignore_masks"]
@@ -241,7 +242,7 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
         # later stages take depth keyed by frame index (position in the clip), not source frame number
         depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
         if config.objects or config.propose_objects:
-            from ._objects_stage import lift_and_store, masks_digest, track_objects
+            from ._objects_stage import lift_and_store, track_objects
 
             t0 = time.perf_counter()
             tracked, cached = track_objects(
@@ -260,7 +261,7 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
                 if "ignore_masks" in options:
                     moving = moving | np.broadcast_to(options["ignore_masks"], moving.shape)
                 solver_config = SOLVERS.config(config.solver, **{**options, "ignore_masks": moving})
-                key = stage_key(first=key, moving=masks_digest(tracked))
+                key = stage_key(first=key, moving=masks_digest([(m.name, m.masks) for m in tracked]))
                 track = _solve(cache, "camera_solve_static", key, solver_config, frames, resumed, progress)
                 depth_store, _ = _depth_stage(config, frames, track, key, progress=progress)
                 depths = {i: depth_store.load(n) for i, n in enumerate(frames.frame_numbers)}
@@ -272,7 +273,7 @@ def reconstruct(config: ReconstructConfig, *, progress: Any = None) -> Reconstru
             excluded = outcome.excluded if outcome is not None else {}
             background_key = stage_key(
                 depth=depth_store.key, triangles=config.max_triangles, texture=config.texture_size,
-                objects=_masks_key(excluded),
+                objects=masks_digest([(str(i), excluded[i]) for i in sorted(excluded)]),
             )
             background = cache.load_mesh("background", background_key)
             if background is not None:
@@ -331,19 +332,6 @@ def _solve(cache: StageCache, stage: str, key: str, solver_config: Any, frames: 
     track = solver_config.build().solve(frames, progress=progress)
     cache.save_track(stage, key, track)
     return track
-
-
-def _masks_key(masks: dict[int, np.ndarray]) -> str | None:
-    """A digest of per-frame masks (None when there are none), for cache keys."""
-    if not masks:
-        return None
-    import hashlib
-
-    digest = hashlib.sha1()
-    for index in sorted(masks):
-        digest.update(str(index).encode())
-        digest.update(np.packbits(masks[index]).tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _depth_stage(config: ReconstructConfig, frames: Frames, track: CameraTrack, camera_key: str, *, progress: Any) -> tuple[Any, int]:
