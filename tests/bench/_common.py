@@ -131,3 +131,14 @@ def print_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str,
     text = "\n".join(lines)
     print(text, flush=True)
     return text
+
+
+def finish(out: Path, name: str, payload: dict[str, Any], verdict: dict[str, bool] | None = None, *, also: str = "") -> Path:
+    """Print each target as met or MISSED, write ``payload`` (with the targets) to ``out/<name>.json``."""
+    for target, met in (verdict or {}).items():
+        print(f"target {target}: {'met' if met else 'MISSED'}")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps({**payload, **({"targets": verdict} if verdict is not None else {})}, indent=1, default=float))
+    print(f"wrote {path}{also}")
+    return path

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, print_table, run_case_in_child
+from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
@@ -247,11 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict["kitchen_secs_per_640x480_frame_le_1.5"] = kitchen["secs_per_frame"] <= TARGETS["kitchen_secs_per_frame"]
         if kitchen.get("depth_frames") == 300:
             verdict["kitchen_300_frames_peak_memory_le_6GB"] = kitchen["peak_memory_mb"] <= TARGETS["kitchen_peak_memory_mb"]
-    for name, met in verdict.items():
-        print(f"target {name}: {'met' if met else 'MISSED'}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "depth.json").write_text(json.dumps({"results": results, "targets": verdict, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'depth.json'}")
+    finish(args.out, "depth", {"results": results, "tables": tables}, verdict)
     return 0
 
 

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, print_table, run_case_in_child, similarity_with_offset
+from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child, similarity_with_offset
 
 KITCHEN = SHARED_DATA / "7scenes_kitchen"
 FERN = SHARED_DATA / "llff_fern" / "images"
@@ -486,11 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if not r.get("ok"):
             verdict[f"{r['case']}_ran"] = False
-    for name, met in verdict.items():
-        print(f"target {name}: {'met' if met else 'MISSED'}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "geometry.json").write_text(json.dumps({"results": results, "targets": verdict, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'geometry.json'}")
+    finish(args.out, "geometry", {"results": results, "tables": tables}, verdict)
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, SHARED_DATA, print_table, run_case_in_child
+from tests.bench._common import ROOT, SHARED_DATA, finish, print_table, run_case_in_child
 
 DEMO = ROOT / "assets" / "demo"
 KITCHEN = SHARED_DATA / "7scenes_kitchen"
@@ -296,11 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if not r.get("ok"):
             verdict[f"{r['case']}_ran"] = False
-    for name, met in verdict.items():
-        print(f"target {name}: {'met' if met else 'MISSED'}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "objects.json").write_text(json.dumps({"results": results, "targets": verdict, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'objects.json'} and overlays in {args.out / 'objects'}")
+    finish(args.out, "objects", {"results": results, "tables": tables}, verdict, also=f" and overlays in {args.out / 'objects'}")
     return 0
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, print_table, run_case_in_child
+from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child
 
 DAVIS = SHARED_DATA / "davis"
 SEQUENCES = ["bear", "blackswan", "car-shadow"]
@@ -225,11 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict["mean_j_from_box_ge_0.60"] = by_case["mean:box"]["j"] >= TARGETS["mean_j_box"]
         worst = max(r["secs_per_frame"] for r in results)
         verdict["secs_per_854x480_frame_le_0.5"] = worst <= TARGETS["secs_per_frame"]
-    for name, met in verdict.items():
-        print(f"target {name}: {'met' if met else 'MISSED'}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tracking.json").write_text(json.dumps({"results": results, "summary": summary, "targets": verdict, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'tracking.json'} and overlays in {args.out / 'tracking'}")
+    finish(args.out, "tracking", {"results": results, "summary": summary, "tables": tables}, verdict, also=f" and overlays in {args.out / 'tracking'}")
     return 0
 
 
