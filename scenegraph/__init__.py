@@ -4,7 +4,8 @@ Needs only numpy and usd-core (and trimesh for meshes), so a scene can be read a
 edited without the reconstruction stack.
 """
 
-from ._depth import DepthMap, RelativeDepth
+from ._depth import DepthMap, DepthMaps, RelativeDepth
+from ._files import atomic_path, atomic_write
 from ._mesh import TexturedMesh
 from ._check import check_array
 from ._camera import CameraTrack, FrameStatus, Intrinsics, SolveReport, SparsePoints
@@ -42,6 +43,9 @@ from ._usd import (
 
 __all__ = [
     "DepthMap",
+    "DepthMaps",
+    "atomic_path",
+    "atomic_write",
     "RelativeDepth",
     "TexturedMesh",
     "CameraTrack",

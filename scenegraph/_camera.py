@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from ._check import check_array
+from ._check import check_array, index_of_frame
 from ._errors import InputError
 from ._transforms import check_rigid
 
 __all__ = ["Intrinsics", "FrameStatus", "SparsePoints", "SolveReport", "CameraTrack"]
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,6 +309,14 @@ class CameraTrack:
         from ._transforms import invert_rigid
 
         return invert_rigid(self.world_from_cam)
+
+    def index_of(self, frame_number: int) -> int:
+        """The frame index (position in this track) of source frame ``frame_number``.
+
+        Raises:
+            InputError: the track has no such frame.
+        """
+        return index_of_frame(self.frame_numbers, frame_number)
 
     def replace(self, **changes: Any) -> CameraTrack:
         """A copy with some fields changed (validated again)."""

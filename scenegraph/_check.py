@@ -8,7 +8,7 @@ import numpy as np
 
 from ._errors import InputError, ShapeError
 
-__all__ = ["check_array", "check_finite"]
+__all__ = ["check_array", "check_finite", "index_of_frame"]
 
 
 def _shape_text(shape: Sequence[int | None]) -> str:
@@ -74,3 +74,17 @@ def check_finite(value: np.ndarray, name: str, *, hint: str = "") -> np.ndarray:
         suffix = f"; {hint}" if hint else ""
         raise InputError(f"{name} must be finite, got {bad} non-finite value(s){suffix}")
     return value
+
+
+def index_of_frame(frame_numbers: np.ndarray, frame_number: int) -> int:
+    """The position of ``frame_number`` in the increasing ``frame_numbers``.
+
+    Raises:
+        InputError: ``frame_number`` is not among them.
+    """
+    number = int(frame_number)
+    index = int(np.searchsorted(frame_numbers, number))
+    if index >= len(frame_numbers) or int(frame_numbers[index]) != number:
+        first, last = int(frame_numbers[0]), int(frame_numbers[-1])
+        raise InputError(f"source frame {number} is not in the shot (frames {first}..{last}); use a frame the clip has")
+    return index

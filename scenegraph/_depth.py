@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from ._check import check_array
 from ._errors import InputError
 
-__all__ = ["DepthMap", "RelativeDepth"]
+__all__ = ["DepthMap", "DepthMaps", "RelativeDepth"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,3 +63,96 @@ class RelativeDepth:
     def __post_init__(self) -> None:
         v = check_array(self.value, "value", shape=(None, None), dtype=np.float32)
         check_array(self.valid, "valid", shape=v.shape, dtype=bool)
+
+
+class DepthMaps(Mapping[int, DepthMap]):
+    """The depth of a shot: source frame number → :class:`DepthMap`, validated once.
+
+    Stage data in SceneForge is keyed by **source frame number** (the USD time code, the
+    ``frame_number`` each map carries); a position in :class:`Frames` or
+    :class:`CameraTrack` is a *frame index*, found with ``frames.index_of(number)`` or
+    ``track.index_of(number)``. Iteration is in increasing frame number.
+
+    Every map has the same H×W (the frames' grid or one scaled grid).
+
+    Args:
+        maps: the depth maps, in any order; a mapping is taken by its values, and each key
+            must equal its map's ``frame_number``.
+
+    Raises:
+        InputError: a value is not a DepthMap, two maps share a frame number, a key names
+            another frame, or the maps differ in size.
+    """
+
+    __slots__ = ("_maps", "_numbers")
+
+    def __init__(self, maps: Iterable[DepthMap] | Mapping[int, DepthMap] = ()) -> None:
+        if isinstance(maps, DepthMaps):
+            items = list(maps.values())
+        elif isinstance(maps, Mapping):
+            items = []
+            for key, depth in maps.items():
+                if isinstance(depth, DepthMap) and int(key) != depth.frame_number:
+                    raise InputError(
+                        f"depth maps are keyed by source frame number: key {key} holds frame {depth.frame_number}; "
+                        "build DepthMaps from the maps themselves (DepthMaps(maps.values()))"
+                    )
+                items.append(depth)
+        else:
+            items = list(maps)
+        by_number: dict[int, DepthMap] = {}
+        shape = None
+        for depth in items:
+            if not isinstance(depth, DepthMap):
+                raise InputError(f"depth maps must be DepthMap objects, got {type(depth).__name__}")
+            if depth.frame_number in by_number:
+                raise InputError(f"two depth maps for source frame {depth.frame_number}; give one per frame")
+            if shape is None:
+                shape = depth.depth.shape
+            elif depth.depth.shape != shape:
+                raise InputError(
+                    f"depth maps must share one size, got {shape[1]}×{shape[0]} and "
+                    f"{depth.depth.shape[1]}×{depth.depth.shape[0]} (frame {depth.frame_number})"
+                )
+            by_number[depth.frame_number] = depth
+        self._numbers = tuple(sorted(by_number))
+        self._maps = {n: by_number[n] for n in self._numbers}
+
+    def __getitem__(self, frame_number: int) -> DepthMap:
+        try:
+            return self._maps[int(frame_number)]
+        except KeyError:
+            raise KeyError(f"no depth for source frame {frame_number}") from None
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __repr__(self) -> str:
+        if not self._numbers:
+            return "DepthMaps(empty)"
+        h, w = self.shape
+        return f"DepthMaps({len(self)} frames {self._numbers[0]}..{self._numbers[-1]}, {w}×{h})"
+
+    @property
+    def frame_numbers(self) -> tuple[int, ...]:
+        """The source frame numbers that have depth, increasing."""
+        return self._numbers
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(H, W) of every map.
+
+        Raises:
+            InputError: there are no maps.
+        """
+        if not self._numbers:
+            raise InputError("no depth maps")
+        return tuple(self._maps[self._numbers[0]].depth.shape)  # type: ignore[return-value]
+
+    @classmethod
+    def of(cls, value: DepthMaps | Mapping[int, DepthMap] | Iterable[DepthMap]) -> DepthMaps:
+        """``value`` as DepthMaps (itself when it already is one)."""
+        return value if isinstance(value, DepthMaps) else cls(value)

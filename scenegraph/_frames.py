@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._check import check_array
+from ._check import check_array, index_of_frame
 from ._errors import InputError
 
 __all__ = ["Frames"]
@@ -43,6 +43,14 @@ class Frames:
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
+
+    def index_of(self, frame_number: int) -> int:
+        """The frame index (position in ``images``) of source frame ``frame_number``.
+
+        Raises:
+            InputError: the clip has no such frame.
+        """
+        return index_of_frame(self.frame_numbers, frame_number)
 
     @property
     def width(self) -> int:
