@@ -1,0 +1,107 @@
+"""Opening a SceneForge stage, exporting a layer atomically, and the layer metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pxr import Sdf, Tf, Usd
+
+from ..files import atomic_path
+from ..types import SceneFileError
+from ._convert import from_usd_value
+from ._schema import LAYER_DATA_KEY, SCENE_FILE, WORLD_PATH
+
+__all__ = ["as_stage", "export_layer", "layer_data", "open_stage", "tf_reason"]
+
+
+def open_stage(path: str | Path, *, require_world: bool = True) -> Usd.Stage:
+    """Open a USD stage (the composed scene, with edits applied).
+
+    Args:
+        path: a USD file, or a scene folder holding ``scene.usda``.
+        require_world: also require the ``/World`` prim of a SceneForge scene.
+
+    Raises:
+        SceneFileError: the file is missing, not a USD file, unreadable, or has no ``/World``.
+    """
+    file = Path(path)
+    if file.is_dir():
+        file = file / SCENE_FILE
+    if not file.is_file():
+        raise SceneFileError(
+            f"expected a USD scene file or a folder with {SCENE_FILE}, got {str(path)!r} which does not exist; "
+            "check the path or run `sceneforge reconstruct` first"
+        )
+    if Sdf.FileFormat.FindByExtension(file.suffix.lstrip(".")) is None:
+        raise SceneFileError(
+            f"expected a USD file (.usda, .usdc, .usd, .usdz), got {str(file)!r}; pass the scene's {SCENE_FILE}"
+        )
+    try:
+        stage = Usd.Stage.Open(str(file))
+    except Tf.ErrorException as exc:
+        raise SceneFileError(
+            f"expected a readable USD file, got {str(file)!r} which USD cannot open ({tf_reason(exc)}); "
+            "check that the file is a complete USD layer"
+        ) from exc
+    if stage is None:
+        raise SceneFileError(f"expected a readable USD file, got {str(file)!r} which USD cannot open")
+    if require_world and not stage.GetPrimAtPath(WORLD_PATH).IsValid():
+        raise SceneFileError(
+            f"expected a SceneForge scene with a {WORLD_PATH} prim, got {str(file)!r} without one; "
+            f"open the {SCENE_FILE} that `sceneforge reconstruct` wrote"
+        )
+    return stage
+
+
+def tf_reason(exc: Exception) -> str:
+    """The first pxr error's quoted reason, on one line."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if " : " in line:
+            return line.split(" : ", 1)[1].strip().strip("'")
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def as_stage(path_or_stage: str | Path | Usd.Stage, *, require_world: bool) -> Usd.Stage:
+    """``path_or_stage`` itself when it is an open stage, else :func:`open_stage` of it."""
+    if isinstance(path_or_stage, Usd.Stage):
+        return path_or_stage
+    return open_stage(path_or_stage, require_world=require_world)
+
+
+def export_layer(layer: Sdf.Layer, path: Path) -> None:
+    """Export ``layer`` to ``path`` atomically (a temporary file in the same folder, then a rename).
+
+    Raises:
+        SceneFileError: USD cannot export the layer there, or the rename fails.
+    """
+    # Sdf picks the file format from the extension, which the temporary name keeps; USD creates
+    # the file itself, with the permissions the user's umask gives.
+    with atomic_path(path) as tmp:
+        try:
+            exported = layer.Export(str(tmp))
+        except Tf.ErrorException as exc:
+            raise SceneFileError(
+                f"expected to write {str(path)!r}, got a USD export error ({tf_reason(exc)}); "
+                "check that the folder is writable"
+            ) from exc
+        if not exported:
+            raise SceneFileError(
+                f"expected to write {str(path)!r}, got a USD export failure; check that the folder is writable"
+            )
+    # A stage opened earlier in this process keeps the old layer in Sdf's registry; reload it
+    # so later opens see what is on disk now.
+    cached = Sdf.Layer.Find(str(path))
+    if cached is not None:
+        cached.Reload(True)
+
+
+def layer_data(stage: Usd.Stage) -> dict[str, Any]:
+    """``customLayerData.sceneforge`` of the root layer (or, failing that, of any layer in its stack)."""
+    for layer in stage.GetLayerStack(includeSessionLayers=False):
+        data = layer.customLayerData.get(LAYER_DATA_KEY)
+        if data:
+            return from_usd_value(data)
+    return {}
