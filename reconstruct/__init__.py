@@ -1,9 +1,62 @@
-"""Video in, geometry out: frame reading, camera solving (and, later, depth, objects, layers)."""
+"""Video in, geometry out, one sub-package per stage: ``frames`` (reading a clip), ``camera``
+(the camera solve), ``depth`` (dense depth), ``surface`` (fusion, texturing, per-frame
+surfaces) and ``objects`` (prompts, segmentation, tracking, proposals, lifting).
 
-from ._camera_solve import CameraSolveConfig, CameraSolver, ColmapSolver, ColmapSolverConfig, interpolate_poses
-from ._frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, ProgressFn, read_frames
-from ._motion import FrameMotion, analyse_motion, select_keyframes
-from ._world import align_world, estimate_up
+Stage data crossing these stages is keyed by source frame number (see
+:class:`~sceneforge.scenegraph.DepthMaps`).
+"""
+
+from ._progress import ProgressFn
+from .camera import (
+    CameraSolveConfig,
+    CameraSolver,
+    ColmapSolver,
+    ColmapSolverConfig,
+    FrameMotion,
+    align_world,
+    analyse_motion,
+    estimate_up,
+    interpolate_poses,
+    select_keyframes,
+)
+from .depth import (
+    DepthEstimator,
+    PlaneSweepConfig,
+    PlaneSweepStereo,
+    align_relative_depth,
+    depth_scale_to_points,
+    filter_consistent,
+)
+from .frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_frames
+from .objects import (
+    FlowTracker,
+    FlowTrackerConfig,
+    GraphCutSegmenter,
+    GraphCutSegmenterConfig,
+    MaskTracker,
+    ObjectPrompt,
+    PromptableSegmenter,
+    ProposalConfig,
+    SegmentResult,
+    TrackedMasks,
+    classify_static,
+    instance_maps,
+    lift_object,
+    lift_objects,
+    parse_object_prompt,
+    propose_objects,
+    segment_prompt,
+    track_object,
+)
+from .surface import (
+    BackgroundFuser,
+    TextureBakeConfig,
+    TextureBaker,
+    TSDFFuser,
+    TSDFFusionConfig,
+    ViewTextureBaker,
+    frame_surface,
+)
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -20,25 +73,12 @@ __all__ = [
     "interpolate_poses",
     "read_frames",
     "select_keyframes",
-]
-
-from ._depth import DepthEstimator, PlaneSweepConfig, PlaneSweepStereo, filter_consistent
-from ._depth_align import align_relative_depth, depth_scale_to_points
-
-__all__ += [
     "DepthEstimator",
     "PlaneSweepConfig",
     "PlaneSweepStereo",
     "align_relative_depth",
     "depth_scale_to_points",
     "filter_consistent",
-]
-
-from ._fusion import BackgroundFuser, TSDFFuser, TSDFFusionConfig
-from ._surface import frame_surface
-from ._texture import TextureBakeConfig, TextureBaker, ViewTextureBaker
-
-__all__ += [
     "BackgroundFuser",
     "TSDFFuser",
     "TSDFFusionConfig",
@@ -46,20 +86,6 @@ __all__ += [
     "TextureBaker",
     "ViewTextureBaker",
     "frame_surface",
-]
-
-from ._segment import (
-    GraphCutSegmenter,
-    GraphCutSegmenterConfig,
-    ObjectPrompt,
-    PromptableSegmenter,
-    SegmentResult,
-    parse_object_prompt,
-    segment_prompt,
-)
-from ._track import FlowTracker, FlowTrackerConfig, MaskTracker, TrackedMasks, track_object
-
-__all__ += [
     "FlowTracker",
     "FlowTrackerConfig",
     "GraphCutSegmenter",
@@ -72,12 +98,10 @@ __all__ += [
     "parse_object_prompt",
     "segment_prompt",
     "track_object",
+    "classify_static",
+    "instance_maps",
+    "lift_object",
+    "lift_objects",
+    "ProposalConfig",
+    "propose_objects",
 ]
-
-from ._lift import classify_static, instance_maps, lift_object, lift_objects
-
-__all__ += ["classify_static", "instance_maps", "lift_object", "lift_objects"]
-
-from ._proposals import ProposalConfig, propose_objects
-
-__all__ += ["ProposalConfig", "propose_objects"]

@@ -1,0 +1,21 @@
+"""Solving the camera: COLMAP on keyframes, motion analysis and keyframe choice, world alignment,
+interpolation of the frames a solve could not pose."""
+
+from ._colmap import ColmapSolver, ColmapSolverConfig
+from ._interpolate import interpolate_poses
+from ._motion import FrameMotion, analyse_motion, select_keyframes
+from ._solver import CameraSolveConfig, CameraSolver
+from ._world import align_world, estimate_up
+
+__all__ = [
+    "CameraSolveConfig",
+    "CameraSolver",
+    "ColmapSolver",
+    "ColmapSolverConfig",
+    "FrameMotion",
+    "align_world",
+    "analyse_motion",
+    "estimate_up",
+    "interpolate_poses",
+    "select_keyframes",
+]
