@@ -1,18 +1,23 @@
-"""Scene out to pixels: rasterizing, render passes, compositing, refiners, video writers.
+"""Scene out to pixels: rasterizing, render passes, the per-frame scene renderer, hole filling, writers.
 
-- :class:`Rasterizer` draws textured meshes with headless OpenGL into :class:`RenderPasses`
-  (rgb, depth, coverage, normals, object id), exactly on our camera conventions;
-- :func:`write_video` / :class:`VideoWriter` write H.264 MP4 files or PNG sequences, atomically.
+One sub-package per step, in the order a frame goes through them:
 
-- :func:`fill_holes` gives the pixels no geometry covered a colour from their surroundings.
+- ``raster``: :class:`Rasterizer` draws textured meshes with headless OpenGL into
+  :class:`RenderPasses` (rgb, depth, coverage, normals, object id), exactly on our
+  camera conventions;
+- ``scene``: a USD scene seen through its camera track, frame by frame, as render passes
+  (static meshes uploaded once, moving ones read again every frame);
+- ``hole_filling``: :func:`fill_holes` gives the pixels no geometry covered a colour from
+  their surroundings;
+- ``writers``: :func:`write_video` / :class:`VideoWriter` write H.264 MP4 files or PNG
+  sequences, atomically.
 
 Compositing and refiners arrive with the render work. Heavy libraries
 (OpenGL, OpenCV, PyAV) are imported only when used.
 """
 
-from ._fill import fill_holes
-from ._passes import PASS_NAMES, RenderPasses
-from ._rasterize import Rasterizer
-from ._video import VideoWriter, write_video
+from .hole_filling import fill_holes
+from .raster import PASS_NAMES, Rasterizer, RenderPasses
+from .writers import VideoWriter, write_video
 
 __all__ = ["PASS_NAMES", "Rasterizer", "RenderPasses", "VideoWriter", "fill_holes", "write_video"]

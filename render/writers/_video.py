@@ -9,9 +9,9 @@ Where the frames go is read from the path:
   sequence ``frame_%06d.png`` in that folder.
 
 Writes are atomic: a video is encoded under a temporary name beside the target and
-renamed when complete; a sequence is written into a temporary folder beside the target
-and its files moved in when complete. A failed or interrupted write leaves the target
-as it was.
+renamed when complete (scenegraph's ``atomic_path``); a sequence is written into a
+temporary folder beside the target and its files moved in when complete. A failed or
+interrupted write leaves the target as it was.
 
 4:2:0 video needs even sizes: an odd width or height is padded by one pixel on the right
 or bottom, repeating the last column or row (``odd_size="pad"``, the default), or that
@@ -26,6 +26,7 @@ import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sceneforge.scenegraph import InputError, OutputExistsError
+from sceneforge.scenegraph import InputError, OutputExistsError, atomic_path
 from sceneforge.scenegraph import check_array
 
 __all__ = ["VIDEO_SUFFIXES", "DEFAULT_FRAME_PATTERN", "VideoWriter", "write_video"]
@@ -50,6 +51,10 @@ _CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
 _EXR_SUFFIXES = (".exr",)
 
 OddSize = Literal["pad", "crop"]
+
+
+class _Discarded(Exception):
+    """Ends an unfinished video's ``atomic_path`` block as a failure, so nothing is renamed."""
 
 
 class VideoWriter:
@@ -113,13 +118,16 @@ class VideoWriter:
         self._closed = False
         self.kind, self.path, self._pattern = _parse_target(os.fspath(path))
         self._check_target()
-        token = f"{os.getpid()}.{secrets.token_hex(4)}"
+        self._commit: AbstractContextManager[Path] | None = None
         if self.kind == "video":
-            # The real suffix stays last so that FFmpeg picks the container from it.
-            self._tmp = self.path.with_name(f".{self.path.stem}.{token}.tmp{self.path.suffix}")
+            # The temporary file keeps the real suffix, so that FFmpeg picks the container from it.
+            self._commit = atomic_path(self.path)
+            self._tmp = self._commit.__enter__()
         else:
+            # A sequence is many files merged into a folder that may hold others, so it is
+            # staged in a folder of its own and its files renamed in one by one at the end.
             folder = self.path.absolute()
-            self._tmp = folder.parent / f".{folder.name}.{token}.tmp"
+            self._tmp = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
             self._tmp.mkdir()
 
     # -- targets ----------------------------------------------------------------------
@@ -234,7 +242,8 @@ class VideoWriter:
                     self._container.mux(packet)
                 self._container.close()
                 self._container = None
-                os.replace(self._tmp, self.path)
+                commit, self._commit = self._commit, None
+                commit.__exit__(None, None, None)  # renames the finished file onto the target
             else:
                 self._commit_sequence()
         except BaseException:
@@ -264,10 +273,12 @@ class VideoWriter:
             except Exception as error:  # cleaning up after a failure must not hide it
                 log.debug("closing the unfinished container failed: %s", error)
             self._container = None
-        if self._tmp.is_dir():
+        if self._commit is not None:
+            commit, self._commit = self._commit, None
+            # Leaving the atomic_path block with an exception removes its temporary file.
+            commit.__exit__(_Discarded, _Discarded(), None)
+        elif self._tmp.is_dir():
             shutil.rmtree(self._tmp, ignore_errors=True)
-        else:
-            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:
         return self

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sceneforge.render import PASS_NAMES, Rasterizer, RenderPasses
-from sceneforge.render._rasterize import clip_from_cam
+from sceneforge.render.raster import clip_from_cam
 from sceneforge.scenegraph import (
     DependencyError,
     InputError,
