@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.scenegraph import InputError
+from sceneforge.reconstruct import ProgressFn, read_frames
+from sceneforge.scenegraph import EXPORT_FORMATS, InputError, OutputExistsError, atomic_path, export_scene, read_camera_track, scene_summary
+from sceneforge.scenegraph.export import DEFAULT_IMAGE_NAME
+from sceneforge.scenegraph.usd import DEFAULT_CAMERA_PATH
+
+from ..registry import option
 
 __all__ = ["ExportConfig", "ExportResult", "export_job"]
 
@@ -23,19 +28,19 @@ _IMAGE_FORMATS = ("colmap", "nerfstudio")
 class ExportConfig:
     """Everything ``sceneforge export`` takes."""
 
-    scene: Path
-    """The scene.usda (or the shot folder holding it)."""
-    output: Path
-    """The file (glb, chan, ply, nerfstudio's transforms.json) or folder (colmap) to write."""
-    to: str
-    """The format: one of ``sceneforge.scenegraph.EXPORT_FORMATS``."""
+    scene: Path = option(flag="scene")
+    """A scene.usda (or the shot folder holding it)."""
+    output: Path = option(short="-o", required=True)
+    """The file to write (glb, chan, ply, nerfstudio's transforms.json), or a folder for colmap."""
+    to: str = option(required=True, choices=tuple(EXPORT_FORMATS))
+    """The format to write."""
     time: float | None = None
-    """glb: the frame whose camera pose goes into the file (default: the first)."""
-    camera: str = "/World/Cameras/Plate"
+    """glb: the source frame whose camera pose is written (default: the first)."""
+    camera: str = DEFAULT_CAMERA_PATH
     """The USD camera to export."""
     images: bool = False
-    """colmap / nerfstudio: also write the shot's frames (decoded from the scene's source clip)
-    as PNGs into an ``images`` folder beside the export, named as the export references them."""
+    """colmap/nerfstudio: also decode the scene's source clip and write its frames as PNGs into an
+    'images' folder beside the export (the names the export references)."""
     force: bool = False
     """Overwrite an existing output."""
 
@@ -50,7 +55,7 @@ class ExportResult:
     num_images: int
 
 
-def export_job(config: ExportConfig, *, progress: Any = None) -> ExportResult:
+def export_job(config: ExportConfig, *, progress: ProgressFn | None = None) -> ExportResult:
     """Export a scene; see :class:`ExportConfig`.
 
     Raises:
@@ -59,8 +64,6 @@ def export_job(config: ExportConfig, *, progress: Any = None) -> ExportResult:
             format that references none, or a source clip that cannot be read.
         OutputExistsError: the output exists and ``force`` is off.
     """
-    from sceneforge.scenegraph import export_scene
-
     scene = config.scene / "scene.usda" if config.scene.is_dir() else config.scene
     if config.images and config.to not in _IMAGE_FORMATS:
         raise InputError(f"--images works with {' and '.join(_IMAGE_FORMATS)} exports, got --to {config.to}; drop --images")
@@ -78,11 +81,9 @@ def export_job(config: ExportConfig, *, progress: Any = None) -> ExportResult:
     return ExportResult(output=out, to=config.to, images=folder, num_images=written)
 
 
-def _source_frames(scene: Path, camera: str, progress: Any) -> Any:
-    """The scene's frames decoded from its source clip at the scene's image size."""
-    from sceneforge.reconstruct import read_frames
-    from sceneforge.scenegraph import read_camera_track, scene_summary
-
+def _source_frames(scene: Path, camera: str, progress: ProgressFn | None) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's frames decoded from its source clip at the scene's image size: N×H×W×3 uint8
+    images and their N source frame numbers."""
     source = scene_summary(scene).get("source") or ""
     track = read_camera_track(scene, camera=camera)
     if not source or not Path(source).exists():
@@ -105,11 +106,10 @@ def _source_frames(scene: Path, camera: str, progress: Any) -> Any:
     return frames.images[keep], track.frame_numbers
 
 
-def _write_images(frames: Any, folder: Path, force: bool, progress: Any) -> int:
+def _write_images(
+    frames: tuple[np.ndarray, np.ndarray], folder: Path, force: bool, progress: ProgressFn | None
+) -> int:
     from PIL import Image
-
-    from sceneforge.scenegraph import OutputExistsError
-    from sceneforge.scenegraph._export import DEFAULT_IMAGE_NAME
 
     images, numbers = frames
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,9 +117,8 @@ def _write_images(frames: Any, folder: Path, force: bool, progress: Any) -> int:
         path = folder / DEFAULT_IMAGE_NAME.format(int(number))
         if path.exists() and not force:
             raise OutputExistsError(f"{path} already exists; pass --force to replace it")
-        tmp = path.with_name(f".{path.name}.tmp")
-        Image.fromarray(image).save(tmp, format="PNG")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            Image.fromarray(image).save(tmp, format="PNG")
         if progress:
             progress("images", done + 1, len(images))
     return len(images)

@@ -2,7 +2,7 @@
 
 A re-run with the same input and options reuses a stage instead of computing it again;
 an interrupted run resumes from the last finished stage. Every file is written
-atomically (a temporary file in the same folder, then a rename), so a crash never
+atomically (``scenegraph.atomic_write``), so a crash never
 leaves a half-written result behind.
 """
 
@@ -10,44 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sceneforge.scenegraph import CameraTrack, Intrinsics, SolveReport, SparsePoints
+from sceneforge.reconstruct import TrackedMasks
+from sceneforge.scenegraph import CameraTrack, Intrinsics, SolveReport, SparsePoints, TexturedMesh, atomic_path, atomic_write
 
-__all__ = ["StageCache", "DepthStore", "atomic_write_text", "track_to_arrays", "track_from_arrays", "stage_key"]
+__all__ = ["CACHE_FORMAT", "StageCache", "save_npz", "track_to_arrays", "track_from_arrays", "stage_key"]
 
 CACHE_FORMAT = 1
 _MESH_FIELDS = ("vertices", "faces", "uv", "texture", "vertex_colors", "normals")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` as a compressed ``.npz`` file, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return path
 
 
 def stage_key(**parts: Any) -> str:
@@ -119,8 +100,8 @@ class StageCache:
 
     def _save(self, stage: str, key: str, arrays: dict[str, np.ndarray], **extra: Any) -> None:
         npz, meta = self._paths(stage)
-        _atomic_save_npz(npz, arrays)
-        atomic_write_text(meta, json.dumps({"format": CACHE_FORMAT, "key": key, **extra}, indent=1))
+        save_npz(npz, arrays)
+        atomic_write(meta, json.dumps({"format": CACHE_FORMAT, "key": key, **extra}, indent=1))
 
     def load_track(self, stage: str, key: str) -> CameraTrack | None:
         """The cached track of ``stage`` if it was made with ``key``, else None."""
@@ -134,23 +115,21 @@ class StageCache:
     def save_track(self, stage: str, key: str, track: CameraTrack) -> None:
         self._save(stage, key, track_to_arrays(track), report=track.report.to_dict() if track.report else None)
 
-    def load_mesh(self, stage: str, key: str) -> Any:
+    def load_mesh(self, stage: str, key: str) -> TexturedMesh | None:
         """The cached :class:`~sceneforge.scenegraph.TexturedMesh` of ``stage`` made with ``key``, else None."""
-        from sceneforge.scenegraph import TexturedMesh
 
-        def build(info: dict, arrays: Any) -> Any:
+        def build(info: dict, arrays: Any) -> TexturedMesh:
             return TexturedMesh(**{name: np.array(arrays[name]) if name in arrays else None for name in _MESH_FIELDS})
 
         return self._load(stage, key, build)
 
-    def save_mesh(self, stage: str, key: str, mesh: Any) -> None:
+    def save_mesh(self, stage: str, key: str, mesh: TexturedMesh) -> None:
         self._save(stage, key, {name: getattr(mesh, name) for name in _MESH_FIELDS if getattr(mesh, name) is not None})
 
-    def load_masks(self, stage: str, key: str) -> Any:
+    def load_masks(self, stage: str, key: str) -> TrackedMasks | None:
         """The cached :class:`~sceneforge.reconstruct.TrackedMasks` of ``stage`` made with ``key``, else None."""
-        from sceneforge.reconstruct import TrackedMasks
 
-        def build(info: dict, arrays: Any) -> Any:
+        def build(info: dict, arrays: Any) -> TrackedMasks:
             shape = tuple(int(v) for v in arrays["shape"])
             masks = np.unpackbits(arrays["packed"], count=int(np.prod(shape))).reshape(shape).astype(bool)
             return TrackedMasks(
@@ -160,7 +139,7 @@ class StageCache:
 
         return self._load(stage, key, build)
 
-    def save_masks(self, stage: str, key: str, tracked: Any) -> None:
+    def save_masks(self, stage: str, key: str, tracked: TrackedMasks) -> None:
         arrays = {
             "packed": np.packbits(tracked.masks.reshape(-1)), "shape": np.array(tracked.masks.shape, dtype=np.int64),
             "quality": tracked.quality, "frame_numbers": tracked.frame_numbers,
@@ -172,48 +151,3 @@ class StageCache:
             for f in self.folder.iterdir():
                 if f.is_file():
                     f.unlink()
-
-
-class DepthStore:
-    """Per-frame depth maps in a folder, one compressed ``<frame:06d>.npz`` each.
-
-    A ``key.json`` beside them names what made them; a store opened with another key
-    starts empty (its files are removed), so stale depth never mixes with new.
-    """
-
-    def __init__(self, folder: Path, key: str) -> None:
-        self.folder = Path(folder)
-        self.key = key
-        key_file = self.folder / "key.json"
-        if self.folder.exists():
-            try:
-                stored = json.loads(key_file.read_text()).get("key")
-            except (OSError, ValueError):
-                stored = None
-            if stored != key:
-                for f in self.folder.glob("*.npz"):
-                    f.unlink()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(key_file, json.dumps({"format": CACHE_FORMAT, "key": key}))
-
-    def path(self, frame_number: int) -> Path:
-        return self.folder / f"{int(frame_number):06d}.npz"
-
-    def has(self, frame_number: int) -> bool:
-        return self.path(frame_number).exists()
-
-    def save(self, depth: Any) -> Path:
-        """Store a :class:`~sceneforge.scenegraph.DepthMap` (depth float32, confidence float16)."""
-        path = self.path(depth.frame_number)
-        _atomic_save_npz(path, {"depth": depth.depth, "confidence": depth.confidence.astype(np.float16)})
-        return path
-
-    def load(self, frame_number: int) -> Any:
-        from sceneforge.scenegraph import DepthMap
-
-        with np.load(self.path(frame_number)) as data:
-            return DepthMap(
-                depth=data["depth"].astype(np.float32),
-                confidence=data["confidence"].astype(np.float32),
-                frame_number=int(frame_number),
-            )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ..pipeline import ReconstructResult
 
 __all__ = ["format_objects", "format_solve_summary", "format_scene_info"]
 
@@ -15,7 +18,7 @@ def _num(value: Any, unit: str = "", digits: int = 2) -> str:
     return f"{value:.{digits}f}{unit}"
 
 
-def format_solve_summary(result: Any) -> str:
+def format_solve_summary(result: ReconstructResult) -> str:
     """The end-of-run summary of ``sceneforge reconstruct``: what was written and how good it is."""
     track = result.track
     report = track.report
@@ -39,7 +42,7 @@ def format_solve_summary(result: Any) -> str:
         if report.flags:
             lines.append(f"Flags:         {', '.join(report.flags)}")
         lines += [f"Note:          {m}" for m in report.messages]
-    lines += format_objects(result.objects, indent=15)
+    lines += format_objects([o.to_dict() for o in result.objects], indent=15)
     timings = ", ".join(f"{name} {secs:.1f} s" for name, secs in result.timings_secs.items())
     lines.append(f"Timings:       {timings}")
     if result.resumed_stages:
@@ -47,7 +50,7 @@ def format_solve_summary(result: Any) -> str:
     return "\n".join(lines)
 
 
-def format_objects(objects: Any, *, indent: int) -> list[str]:
+def format_objects(objects: Sequence[Mapping[str, Any]], *, indent: int) -> list[str]:
     """One line per object: name, static or moving, frames seen, size, mask quality."""
     if not objects:
         return [f"{'Objects:':<{indent}}none"]

@@ -1,4 +1,4 @@
-"""The objects stage of the reconstruct job: prompts or proposals → tracked masks → layers.
+"""The objects stage of the reconstruct job: prompts or proposals → tracked masks → object layers.
 
 Prompts come from the command line in the clip's own terms — the frame is a source frame
 number and the box or points are pixels of the source video — and are turned here into the
@@ -14,17 +14,42 @@ import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from sceneforge.scenegraph import CameraTrack, DepthMap, Frames, InputError
+from sceneforge.reconstruct import (
+    MaskTracker,
+    ObjectPrompt,
+    ProgressFn,
+    PromptableSegmenter,
+    TrackedMasks,
+    instance_maps,
+    lift_objects,
+    parse_object_prompt,
+    track_object,
+)
+from sceneforge.reconstruct.objects import ObjectProposer
+from sceneforge.scenegraph import (
+    CameraTrack,
+    DepthMaps,
+    FrameMasks,
+    Frames,
+    InputError,
+    ObjectLayer,
+    atomic_path,
+    atomic_write,
+    check_array,
+)
 
-from ._cache import StageCache, atomic_write_text, stage_key
+from ..cache import StageCache, stage_key
+from ..registry import PROPOSER, SEGMENTER, TRACKER, BackendConfig
 
-__all__ = ["ObjectsOutcome", "prompts_for_clip", "track_objects", "lift_and_store", "masks_digest"]
+__all__ = [
+    "ObjectsOutcome", "ObjectBackends", "prompts_for_clip", "track_objects", "lift_and_store", "masks_digest",
+    "objects_digest", "excluded_digest",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +57,65 @@ INSTANCE_FOLDER = "instances"
 
 
 @dataclasses.dataclass(frozen=True)
+class ObjectBackends:
+    """The objects stage's backend configs (each builds its backend; see ``engine.registry``)."""
+
+    segmenter: BackendConfig[PromptableSegmenter] = dataclasses.field(
+        default_factory=lambda: SEGMENTER.config("graph-cut")
+    )
+    """Prompted segmentation, e.g. a ``GraphCutSegmenterConfig``."""
+    tracker: BackendConfig[MaskTracker] = dataclasses.field(default_factory=lambda: TRACKER.config("flow"))
+    """Mask tracking, e.g. a ``FlowTrackerConfig``."""
+    proposer: BackendConfig[ObjectProposer] = dataclasses.field(
+        default_factory=lambda: PROPOSER.config("geometry")
+    )
+    """Object proposals, e.g. a ``ProposalConfig``."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class ObjectsOutcome:
     """What the objects stage hands to the rest of the job."""
 
-    layers: tuple[Any, ...]
-    """One :class:`~sceneforge.scenegraph.ObjectLayer` per object, instance ids 1..n."""
-    instance_paths: list[str] | None
+    tracked: tuple[TrackedMasks, ...]
+    """Every object's masks through the clip, in instance order."""
+    layers: tuple[ObjectLayer, ...]
+    """One layer per object, instance ids 1..n."""
+    instance_paths: tuple[str, ...] | None
     """Per frame, the instance map's path relative to the shot folder (None: no objects)."""
-    excluded: dict[int, np.ndarray]
-    """Frame index → H×W bool, True on any object: left out of the background fusion."""
+    instances: np.ndarray | None
+    """N×H×W int32 instance maps, 0 = background, i = the i-th object (None: no objects)."""
     moving: np.ndarray | None
     """N×H×W bool, True on objects classified moving (None when every object is static)."""
 
+    def __post_init__(self) -> None:
+        if len(self.tracked) != len(self.layers):
+            raise InputError(f"one layer per tracked object expected, got {len(self.layers)} for {len(self.tracked)}")
+        if self.instances is None:
+            if self.tracked or self.moving is not None or self.instance_paths is not None:
+                raise InputError("objects without instance maps must have no layers, moving masks or instance paths")
+            return
+        instances = check_array(self.instances, "instances", shape=(None, None, None), dtype=np.int32)
+        if int(instances.max(initial=0)) > len(self.layers):
+            raise InputError(f"instance ids must be 0..{len(self.layers)}, got {int(instances.max())}")
+        if self.moving is not None:
+            check_array(self.moving, "moving", shape=instances.shape, dtype=bool)
+        if self.instance_paths is not None and len(self.instance_paths) != len(instances):
+            raise InputError(f"one instance map path per frame expected, got {len(self.instance_paths)} for {len(instances)}")
 
-def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | None = None) -> list[Any]:
+    def excluded(self, frames: Frames) -> FrameMasks:
+        """True on any object, for the frames that show one: what the background fusion leaves out."""
+        if self.instances is None:
+            return FrameMasks()
+        return FrameMasks(
+            {int(n): instance > 0 for n, instance in zip(frames.frame_numbers, self.instances) if (instance > 0).any()}
+        )
+
+    @classmethod
+    def none(cls) -> ObjectsOutcome:
+        return cls(tracked=(), layers=(), instance_paths=None, instances=None, moving=None)
+
+
+def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | None = None) -> list[ObjectPrompt]:
     """Parse ``name=box:x0,y0,x1,y1@F`` (or ``points:``/``mask:``) prompts given in source terms.
 
     ``F`` is a source frame number and coordinates are pixels of the source video; the
@@ -54,8 +124,6 @@ def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | N
     Raises:
         InputError: a malformed prompt, a frame outside the clip, or two objects with one name.
     """
-    from sceneforge.reconstruct import parse_object_prompt
-
     prompts, names = [], set()
     numbers = [int(n) for n in frames.frame_numbers]
     for text in texts:
@@ -80,52 +148,57 @@ def track_objects(
     texts: Sequence[str],
     frames: Frames,
     track: CameraTrack,
-    depths: Mapping[int, DepthMap],
+    depths: DepthMaps,
     *,
     cache: StageCache,
     key: str,
     propose: bool,
+    backends: ObjectBackends = ObjectBackends(),
     base_dir: Path | None = None,
-    progress: Any = None,
-) -> tuple[list[Any], int]:
+    progress: ProgressFn | None = None,
+) -> tuple[tuple[TrackedMasks, ...], int]:
     """Every object's masks through the clip: the prompted ones, else proposals from the geometry.
 
     Returns:
         (tracked masks in instance order, how many came from the cache).
     """
-    from sceneforge.reconstruct import propose_objects, track_object
-
     prompts = prompts_for_clip(texts, frames, base_dir=base_dir)
     tracked, reused = [], 0
     for prompt, text in zip(prompts, texts):
-        prompt_key = stage_key(geometry=key, prompt=text, mask=_mask_digest(prompt))
+        prompt_key = stage_key(
+            geometry=key, prompt=text, mask=_mask_digest(prompt),
+            segmenter=repr(backends.segmenter), tracker=repr(backends.tracker),
+        )
         stage = f"object_{prompt.name}"
         masks = cache.load_masks(stage, prompt_key)
         if masks is None:
             log.info("tracking %s from frame %d", prompt.name, int(frames.frame_numbers[prompt.frame]))
-            masks = track_object(frames, prompt, depths=depths, track=track, progress=progress)
+            masks = track_object(
+                frames, prompt, depths=depths, track=track, progress=progress,
+                tracker=backends.tracker.build(), segmenter=backends.segmenter.build(),
+            )
             cache.save_masks(stage, prompt_key, masks)
         else:
             reused += 1
         tracked.append(masks)
     if prompts or not propose:
-        return tracked, reused
+        return tuple(tracked), reused
     listing = cache.folder / "proposals.json"
-    proposal_key = stage_key(geometry=key, proposals="v1")
+    proposal_key = stage_key(geometry=key, proposals="v1", proposer=repr(backends.proposer))
     if listing.exists():
         info = json.loads(listing.read_text())
         if info.get("key") == proposal_key:
             cached = [cache.load_masks(f"proposal_{i:02d}", proposal_key) for i in range(int(info["count"]))]
             if all(m is not None for m in cached):
-                return cached, len(cached)
-    proposals = propose_objects(frames, track, depths, progress=progress)
+                return tuple(cached), len(cached)
+    proposals = backends.proposer.build().propose(frames, track, depths, progress=progress)
     for i, masks in enumerate(proposals):
         cache.save_masks(f"proposal_{i:02d}", proposal_key, masks)
-    atomic_write_text(listing, json.dumps({"key": proposal_key, "count": len(proposals)}))
-    return list(proposals), 0
+    atomic_write(listing, json.dumps({"key": proposal_key, "count": len(proposals)}))
+    return tuple(proposals), 0
 
 
-def _mask_digest(prompt: Any) -> str | None:
+def _mask_digest(prompt: ObjectPrompt) -> str | None:
     """A mask prompt's file content digest, so that editing the mask image re-tracks the object."""
     if prompt.mask is None:
         return None
@@ -143,34 +216,43 @@ def masks_digest(named_masks: Sequence[tuple[str, np.ndarray]]) -> str | None:
     return digest.hexdigest()[:16]
 
 
+def objects_digest(outcome: ObjectsOutcome) -> str | None:
+    """The digest of every tracked object's masks (the second camera solve's cache key)."""
+    return masks_digest([(m.name, m.masks) for m in outcome.tracked])
+
+
+def excluded_digest(outcome: ObjectsOutcome, frames: Frames) -> str | None:
+    """The digest of the per-frame "any object" masks left out of the background fusion."""
+    excluded = outcome.excluded(frames)
+    return masks_digest([(str(n), excluded[n]) for n in sorted(excluded)])
+
+
 def lift_and_store(
-    tracked: Sequence[Any],
+    tracked: Sequence[TrackedMasks],
     frames: Frames,
     track: CameraTrack,
-    depths: Mapping[int, DepthMap],
+    depths: DepthMaps,
     *,
     output: Path,
     run_folder: str,
     texture_size: int,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
 ) -> ObjectsOutcome:
     """Lift every tracked object into its layer and write the per-frame instance maps."""
-    from sceneforge.reconstruct import instance_maps, lift_objects
-
     if not tracked:
-        return ObjectsOutcome(layers=(), instance_paths=None, excluded={}, moving=None)
+        return ObjectsOutcome.none()
     layers = tuple(lift_objects(frames, track, depths, list(tracked), texture_size=texture_size, progress=progress))
     instances = instance_maps(list(tracked), len(frames))
     paths = _write_instance_maps(instances, frames, output / run_folder / INSTANCE_FOLDER)
     moving_ids = [layer.instance_id for layer in layers if not layer.static]
     moving = np.isin(instances, moving_ids) if moving_ids else None
-    excluded = {i: instances[i] > 0 for i in range(len(frames)) if (instances[i] > 0).any()}
     for layer in layers:
         log.info("object %s: %s, %d frames", layer.name, "static" if layer.static else "moving", layer.stats.get("frames_visible", 0))
     return ObjectsOutcome(
+        tracked=tuple(tracked),
         layers=layers,
-        instance_paths=[str(p.relative_to(output)) for p in paths],
-        excluded=excluded,
+        instance_paths=tuple(str(p.relative_to(output)) for p in paths),
+        instances=instances,
         moving=moving,
     )
 
@@ -185,9 +267,8 @@ def _write_instance_maps(instances: np.ndarray, frames: Frames, folder: Path) ->
     paths = []
     for number, instance in zip(frames.frame_numbers, instances):
         path = folder / f"{int(number):06d}.png"
-        tmp = path.with_name(f".{path.name}.tmp.png")
-        if not cv2.imwrite(str(tmp), instance.astype(np.uint16)):
-            raise InputError(f"cannot write the instance map {path}; check the disk")
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            if not cv2.imwrite(str(tmp), instance.astype(np.uint16)):
+                raise InputError(f"cannot write the instance map {path}; check the disk")
         paths.append(path)
     return paths

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sceneforge.engine._render_job import RenderConfig, render_scene
-from tests.scenegraph.test_objects import SEEN, shot  # noqa: F401 - the fixture: a crate and a moving ball
+from sceneforge.engine.pipeline import RenderConfig, render_scene
+from tests.scenegraph.usd.test_objects import SEEN, shot  # noqa: F401 - the fixture: a crate and a moving ball
 
 
 def _frames(folder):

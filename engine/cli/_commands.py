@@ -1,0 +1,82 @@
+"""The subcommands' handlers: options in, a job run with progress bars, a summary out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from typing import TypeVar
+
+from sceneforge.scenegraph import InputError, scene_summary, validate_stage
+
+from ..pipeline import ExportConfig, ReconstructConfig, RenderConfig, export_job, reconstruct, render_scene
+from ..registry import config_kwargs_from_args
+from ._parser import backend_options_from_args
+from ._previews import write_depth_previews
+from ._progress import ProgressBars
+from ._summary import format_scene_info, format_solve_summary
+
+__all__ = ["cmd_reconstruct", "cmd_render", "cmd_export", "cmd_info"]
+
+T = TypeVar("T")
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    if args.objects and not args.propose_objects:
+        raise InputError("--no-objects and --object contradict each other; drop one")
+    config = ReconstructConfig(
+        **config_kwargs_from_args(ReconstructConfig, args), backend_options=backend_options_from_args(args)
+    )
+    result = _with_progress(args, reconstruct, config)
+    if not args.quiet:
+        print(format_solve_summary(result))
+    return 0
+
+
+def _with_progress(args: argparse.Namespace, job: Callable[..., T], config: object) -> T:
+    """``job(config, progress=...)`` with one progress bar per stage on a terminal (none with -q)."""
+    bars = ProgressBars(enabled=False if args.quiet else None)
+    try:
+        return job(config, progress=bars)
+    finally:
+        bars.close()
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    config = RenderConfig(**config_kwargs_from_args(RenderConfig, args))
+    result = _with_progress(args, render_scene, config)
+    if not args.quiet:
+        print(
+            f"Rendered {result.num_frames} frames of {result.width}×{result.height} to {result.output} "
+            f"in {result.seconds:.1f} s ({result.num_frames / max(result.seconds, 1e-9):.1f} frames/s); "
+            f"{result.coverage:.1%} of pixels covered by geometry"
+            + (", the rest filled from their surroundings" if config.fill else "")
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    config = ExportConfig(**config_kwargs_from_args(ExportConfig, args))
+    result = _with_progress(args, export_job, config)
+    if not args.quiet:
+        extra = f", {result.num_images} images in {result.images}" if result.images is not None else ""
+        print(f"Exported {args.scene} as {result.to} to {result.output}{extra}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    path = args.scene / "scene.usda" if args.scene.is_dir() else args.scene
+    summary = scene_summary(path)
+    if args.validate:
+        result = validate_stage(path)
+        summary["validation"] = {"errors": list(result.errors), "warnings": list(result.warnings)}
+    if args.preview is not None:
+        written = write_depth_previews(path, args.preview)
+        summary["previews"] = {"folder": str(args.preview), "count": len(written)}
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(format_scene_info(path, summary))
+    if args.validate and summary["validation"]["errors"]:
+        return 1
+    return 0

@@ -1,0 +1,159 @@
+"""The argument parser of every subcommand; ``reconstruct``'s options are generated from its config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..pipeline import GROUPS, ExportConfig, ReconstructConfig, RenderConfig
+from ..registry import DEPTH, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
+from ._edit import add_edit_parser
+
+__all__ = ["build_parser", "backend_options_from_args", "VERSION"]
+
+VERSION = "0.1.0"
+
+_OPTION_DEST = "backend_option:{key}:{name}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand (also used to check the CLI surface in tests)."""
+    parser = argparse.ArgumentParser(
+        prog="sceneforge",
+        description="Turn a video into an editable USD scene: camera track, depth, objects; edit it; re-render it.",
+        epilog="Run 'sceneforge COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"sceneforge {VERSION}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print errors (no progress bars, no summary)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_reconstruct_parser(sub)
+    _add_render_parser(sub)
+    add_edit_parser(sub)
+    _add_export_parser(sub)
+    _add_info_parser(sub)
+    return parser
+
+
+def _add_reconstruct_parser(sub: Any) -> None:
+    rec = sub.add_parser(
+        "reconstruct",
+        help="solve the camera of a clip and write a USD scene",
+        description=(
+            "Reconstruct a clip into a USD scene: reads the frames, solves one camera per frame "
+            "(COLMAP on keyframes, every other frame localized against the map), aligns the world "
+            "(+Y up, origin at the scene centre), estimates dense depth for every frame, fuses it into a "
+            "textured background mesh, and writes OUTPUT/scene.usda with its layers, OUTPUT/report.json "
+            "with the solve report, and OUTPUT/run/ with depth maps and resumable stage results. "
+            "Every stage's backend is chosen by name (--solver, --depth, --fusion, --texture, --segmenter, "
+            "--tracker, --proposer) and takes its own options as --STAGE.OPTION VALUE."
+        ),
+        epilog="Example: sceneforge reconstruct clip.mp4 -o shot/ --max-size 960 --depth.num-planes 96",
+        usage="sceneforge reconstruct INPUT -o OUTPUT [options]",
+    )
+    add_config_arguments(rec, ReconstructConfig, groups=GROUPS)
+    # The backend choices name their registries' entries in the help.
+    for action in rec._actions:  # noqa: SLF001 - argparse keeps no public list of actions
+        registry = _registry_for(action.dest)
+        if registry is not None:
+            extra = "; 'none' stops after the camera solve" if registry is DEPTH else ""
+            action.help = f"{action.help}: " + "; ".join(f"{k}: {v}" for k, v in registry.describe().items()) + extra
+    for registry in STAGES:
+        _add_backend_options(rec, registry)
+
+
+def _registry_for(dest: str) -> Registry | None:
+    for registry in STAGES:
+        if dest == registry.key or (registry is SOLVERS and dest == "solver"):
+            return registry
+    return None
+
+
+def _add_backend_options(parser: argparse.ArgumentParser, registry: Registry) -> None:
+    options = registry.options()
+    if not options:
+        return
+    group = parser.add_argument_group(
+        f"{registry.stage} options (--{registry.key} NAME)",
+        "Each applies to the backends named in its default; a backend's own default is used when not given.",
+    )
+    for opt in options:
+        values = set(map(_shown, opt.defaults.values()))
+        if len(values) == 1 and len(registry.names()) == len(opt.defaults):
+            defaults = values.pop()
+        else:
+            defaults = ", ".join(f"{name}: {_shown(value)}" for name, value in opt.defaults.items())
+        help_text = (opt.help[:-1] if opt.help.endswith(".") else opt.help).replace("%", "%%")
+        group.add_argument(
+            f"--{registry.key}.{opt.name.replace('_', '-')}",
+            dest=_OPTION_DEST.format(key=registry.key, name=opt.name),
+            type=_value_parser(opt.type),
+            default=argparse.SUPPRESS,
+            metavar="VALUE",
+            help=f"{help_text} (default {defaults})",
+        )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _value_parser(tp: Any) -> Any:
+    def parse(text: str) -> Any:
+        return parse_value(tp, text)
+
+    return parse
+
+
+def backend_options_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The ``--STAGE.OPTION`` values given, as ``ReconstructConfig.backend_options``."""
+    out: dict[str, dict[str, Any]] = {}
+    for dest, value in vars(args).items():
+        if dest.startswith("backend_option:"):
+            _, key, name = dest.split(":", 2)
+            out.setdefault(key, {})[name] = value
+    return out
+
+
+
+def _add_render_parser(sub: Any) -> None:
+    ren = sub.add_parser(
+        "render", help="render a scene through its camera to a video or images",
+        description=(
+            "Render a scene's meshes (background, objects) through a USD camera — the plate camera by "
+            "default — for every frame of the shot or a range, to an MP4 (H.264) or a PNG sequence."
+        ),
+        epilog="Example: sceneforge render shot/scene.usda -o edit.mp4 --start 10 --end 60",
+    )
+    add_config_arguments(ren, RenderConfig)
+
+
+def _add_export_parser(sub: Any) -> None:
+    exp = sub.add_parser(
+        "export", help="export a scene (edits included) to GLB, COLMAP, nerfstudio, Nuke .chan or PLY",
+        description=(
+            "Export a scene as other tools read it: glb (meshes with textures and the plate camera, metres, +Y up), "
+            "colmap (a text model folder: cameras.txt, images.txt, points3D.txt), nerfstudio (transforms.json, "
+            "OpenCV lens), chan (a Nuke camera: frame tx ty tz rx ry rz vfov, degrees, ZXY), ply (the sparse points "
+            "with colours). Edits in edits.usda are included."
+        ),
+        epilog="Example: sceneforge export shot/scene.usda --to colmap -o shot_colmap/ --images",
+    )
+    add_config_arguments(exp, ExportConfig)
+
+
+def _add_info_parser(sub: Any) -> None:
+    info = sub.add_parser(
+        "info", help="describe a SceneForge scene",
+        description="Print a scene's frames, fps, camera, sparse points and solve error (and check it with USD's validators).",
+    )
+    info.add_argument("scene", type=Path, help="a scene.usda (or the shot folder holding it)")
+    info.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    info.add_argument("--validate", action="store_true", help="also run USD's validators on the stage")
+    info.add_argument("--preview", type=Path, default=None, metavar="DIR", help="write coloured previews of the depth maps into DIR")
+
+

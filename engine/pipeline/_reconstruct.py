@@ -1,0 +1,128 @@
+"""The reconstruct job: clip in, ``shot/scene.usda`` out, resumable through the run folder."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.reconstruct import ProgressFn
+from sceneforge.scenegraph import InputError, atomic_write, write_scene
+
+from ..cache import StageCache
+from ._config import RUN_FOLDER, ObjectSummary, ReconstructConfig, ReconstructResult
+from ._inputs import prepare_output
+from ._objects import prompts_for_clip
+from ._stages import (
+    Run,
+    background_stage,
+    camera_stage,
+    check_config,
+    geometry_pass,
+    read_stage,
+    solve_inputs,
+    static_solve_key,
+)
+
+__all__ = ["reconstruct"]
+
+log = logging.getLogger(__name__)
+
+
+def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None) -> ReconstructResult:
+    """Run the reconstruct job: read frames, solve cameras, depth, objects, background; write the
+    USD scene and the report.
+
+    Raises:
+        InputError: bad input or options (one clear line).
+        OutputExistsError: the output holds a scene and ``force`` is off.
+        SolveError: the camera could not be solved.
+    """
+    check_config(config)
+    prepare_output(config.output, force=config.force)
+    run = Run(config=config, cache=StageCache(config.output / RUN_FOLDER / "cache"), progress=progress)
+    if config.fresh:
+        run.cache.clear()
+
+    frames = read_stage(run)
+    if config.objects:
+        prompts_for_clip(config.objects, frames, base_dir=Path.cwd())  # a bad prompt fails before any work
+    inputs = solve_inputs(config, frames)
+    track = camera_stage(run, frames, inputs, stage="camera_solve", key=inputs.key)
+
+    geometry = None
+    no_parallax = track.report is not None and "rotation_only" in track.report.flags
+    if no_parallax and config.depth != "none":
+        if config.objects:
+            raise InputError(
+                "the camera only rotates (a pan from a fixed point): there is no parallax to lift objects into 3D; "
+                "drop --object, or film the shot with some camera movement"
+            )
+        log.warning("the camera only rotates: no depth, background or objects (no parallax); the scene has the camera only")
+    if config.depth != "none" and not no_parallax:
+        geometry = geometry_pass(run, frames, track, inputs.key)
+        if geometry.objects.moving is not None and config.solve_without_moving:
+            # Second pass over the same stages: the camera solved from the static world only.
+            log.info("objects move: solving the camera again without them")
+            key = static_solve_key(inputs.key, geometry.objects)
+            track = camera_stage(
+                run, frames, inputs, stage="camera_solve_static", key=key, also_ignore=geometry.objects.moving
+            )
+            geometry = geometry_pass(run, frames, track, key, tracked=geometry.objects, suffix="_static")
+
+    background = None
+    if geometry is not None and config.background:
+        background = background_stage(run, frames, track, geometry)
+
+    objects = geometry.objects if geometry is not None else None
+    with run.timed("write_usd"):
+        scene_path = write_scene(
+            config.output, track, source=str(config.input), background=background,
+            depth_paths=None if geometry is None else [
+                str(geometry.store.path(n).relative_to(config.output)) for n in frames.frame_numbers
+            ],
+            objects=objects.layers if objects is not None else (),
+            instance_paths=list(objects.instance_paths) if objects is not None and objects.instance_paths else None,
+        )
+
+    summaries = tuple(ObjectSummary.of(layer) for layer in (objects.layers if objects is not None else ()))
+    report_path = config.output / "report.json"
+    report = track.report
+    full = {
+        "input": str(config.input),
+        "frames": {"count": len(frames), "width": frames.width, "height": frames.height, "fps": frames.fps,
+                   "first": int(frames.frame_numbers[0]), "last": int(frames.frame_numbers[-1]), "scale": frames.scale},
+        "camera_solve": report.to_dict() if report else None,
+        "stage_timings_secs": {k: round(v, 3) for k, v in run.timings.items()},
+        "resumed_stages": run.resumed,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "objects": [s.to_dict() for s in summaries],
+        "outputs": {"scene": str(scene_path)},
+    }
+    atomic_write(report_path, json.dumps(_finite(full), indent=2, allow_nan=False, default=_json_default))
+    return ReconstructResult(
+        scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
+        image_size=(frames.width, frames.height), timings_secs=dict(run.timings), resumed_stages=tuple(run.resumed),
+        objects=summaries,
+    )
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: replace non-finite floats by None, recursively."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        return None
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,0 +1,258 @@
+"""The reconstruct pipeline's stages, each a function over the run's stage cache.
+
+Every stage takes typed stage data (``Frames``, ``CameraTrack``, ``DepthMaps``, the
+objects outcome) and returns the same, reusing its cached result when what made it is
+unchanged. The camera solve and the geometry pass (depth, objects) run a second time with
+moving objects masked out when objects turn out to move — the same functions, not a copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sceneforge.reconstruct import ProgressFn, filter_consistent, read_frames
+from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, Intrinsics, TexturedMesh
+
+from ..cache import DepthStore, StageCache, stage_key
+from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER
+from ._config import RUN_FOLDER, ReconstructConfig
+from ._inputs import input_fingerprint, load_ignore_masks, load_intrinsics_file
+from ._objects import ObjectBackends, ObjectsOutcome, excluded_digest, lift_and_store, objects_digest, track_objects
+
+__all__ = ["Run", "SolveInputs", "Geometry", "read_stage", "solve_inputs", "camera_stage", "depth_stage",
+           "geometry_pass", "static_solve_key", "background_stage", "check_config"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Run:
+    """One reconstruct job in progress: its config, stage cache, timings and the stages it reused."""
+
+    config: ReconstructConfig
+    cache: StageCache
+    progress: ProgressFn | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    resumed: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def output(self) -> Path:
+        return self.config.output
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Time the block as ``stage`` in the report."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SolveInputs:
+    """What the camera solver is given besides the frames: known intrinsics, lens, ignore masks."""
+
+    options: dict[str, Any]
+    """Solver config fields the pipeline fills (``focal_px``, ``intrinsics``, ``lens``, ...)."""
+    ignore_masks: np.ndarray | None
+    """H×W or N×H×W bool: pixels the solve ignores (the user's --mask), or None."""
+    key: str
+    """The cache key of the first solve."""
+
+    def config(self, solver: str, solver_options: dict[str, Any], *, also_ignore: np.ndarray | None = None) -> Any:
+        """The solver config, ignoring ``also_ignore`` (N×H×W bool) on top of the user's masks."""
+        masks = self.ignore_masks
+        if also_ignore is not None:
+            masks = also_ignore if masks is None else also_ignore | np.broadcast_to(masks, also_ignore.shape)
+        extra = {} if masks is None else {"ignore_masks": masks}
+        return SOLVERS.config(solver, **self.options, **solver_options, **extra)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Geometry:
+    """One geometry pass: the depth of every frame and the objects lifted on it."""
+
+    store: DepthStore
+    depths: DepthMaps
+    objects: ObjectsOutcome
+
+
+def read_stage(run: Run) -> Frames:
+    """The clip's frames, resized as configured."""
+    config = run.config
+    with run.timed("read_frames"):
+        frames = read_frames(
+            config.input, start=config.start, end=config.end, stride=config.stride, max_size=config.max_size,
+            fps=config.fps, pattern=config.pattern, progress=run.progress,
+        )
+    log.info("read %d frames of %d×%d from %s", len(frames), frames.width, frames.height, config.input)
+    return frames
+
+
+def solve_inputs(config: ReconstructConfig, frames: Frames) -> SolveInputs:
+    """The solver's inputs from the user's options, scaled to the working frames, and the solve's cache key."""
+    options: dict[str, Any] = {
+        "refine_principal_point": config.refine_principal_point,
+        "lens": config.lens,
+        "camera_per_frame": config.camera_per_frame,
+    }
+    if config.focal_px is not None:
+        options["focal_px"] = config.focal_px * frames.scale
+    if config.intrinsics_file is not None:
+        k = load_intrinsics_file(config.intrinsics_file)
+        k_frames = np.diag([frames.scale, frames.scale, 1.0]) @ k
+        options["intrinsics"] = Intrinsics(K=k_frames, width=frames.width, height=frames.height)
+    masks = load_ignore_masks(config.mask, frames) if config.mask is not None else None
+    solver_options = config.options_of(SOLVERS.key)
+    first = SOLVERS.config(config.solver, **options, **solver_options)
+    key = stage_key(
+        input=input_fingerprint(config.input),
+        frames=[config.start, config.end, config.stride, config.max_size, config.pattern],
+        solver=config.solver,
+        options={k: (v.to_dict() if isinstance(v, Intrinsics) else v) for k, v in options.items()},
+        mask=input_fingerprint(config.mask) if config.mask else None,
+        fps=frames.fps,
+        config=repr(first) if config.mask is None else None,
+    )
+    return SolveInputs(options=options, ignore_masks=masks, key=key)
+
+
+def camera_stage(
+    run: Run, frames: Frames, inputs: SolveInputs, *, stage: str, key: str, also_ignore: np.ndarray | None = None
+) -> CameraTrack:
+    """The camera track of ``stage``: from the cache when made with ``key``, else solved and cached."""
+    with run.timed(stage):
+        track = run.cache.load_track(stage, key)
+        if track is not None:
+            run.resumed.append(stage)
+            log.info("%s: reusing the cached result in %s", stage.replace("_", " "), run.cache.folder)
+            return track
+        solver_config = inputs.config(run.config.solver, run.config.options_of(SOLVERS.key), also_ignore=also_ignore)
+        track = solver_config.build().solve(frames, progress=run.progress)
+        run.cache.save_track(stage, key, track)
+    return track
+
+
+def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *, timing: str = "depth") -> tuple[DepthStore, DepthMaps]:
+    """Dense depth for every frame, resumable frame by frame.
+
+    Raw per-frame depth is cached under ``run/cache/depth_raw``; after every frame has its
+    raw depth, the multi-view consistency filter writes the final maps to ``run/depth``,
+    which the USD references.
+    """
+    config = run.config
+    numbers = [int(n) for n in frames.frame_numbers]
+    with run.timed(timing):
+        depth_config = DEPTH.config(config.depth, **config.options_of(DEPTH.key))
+        raw_key = stage_key(camera=camera_key, depth=config.depth, config=repr(depth_config))
+        raw = DepthStore(config.output / RUN_FOLDER / "cache" / "depth_raw", raw_key)
+        final = DepthStore(config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v1"))
+        if all(final.has(n) for n in numbers):
+            todo: list[int] = []
+            filtered = final.load_all(numbers)
+        else:
+            todo = [i for i, n in enumerate(numbers) if not raw.has(n)]
+            if len(todo) < len(numbers):
+                log.info("depth: %d of %d frames reused from %s", len(numbers) - len(todo), len(numbers), raw.folder)
+            if todo:
+                estimator = depth_config.build()
+                for _, depth in estimator.estimate(frames, track, indices=todo, progress=run.progress):
+                    raw.save(depth)
+            filtered = filter_consistent(raw.load_all(numbers), track)
+            for depth in filtered.values():
+                final.save(depth)
+    if timing == "depth" and not todo:
+        run.resumed.append("depth")
+    return final, filtered
+
+
+def _object_backends(config: ReconstructConfig) -> ObjectBackends:
+    return ObjectBackends(
+        segmenter=SEGMENTER.config(config.segmenter, **config.options_of(SEGMENTER.key)),
+        tracker=TRACKER.config(config.tracker, **config.options_of(TRACKER.key)),
+        proposer=PROPOSER.config(config.proposer, **config.options_of(PROPOSER.key)),
+    )
+
+
+def geometry_pass(
+    run: Run, frames: Frames, track: CameraTrack, camera_key: str, *, tracked: ObjectsOutcome | None = None,
+    suffix: str = "",
+) -> Geometry:
+    """Depth for every frame, then the objects: tracked (or proposed) unless ``tracked`` already
+    holds them, and lifted into layers on this pass's depth and cameras."""
+    config = run.config
+    store, depths = depth_stage(run, frames, track, camera_key, timing="depth" + suffix)
+    if not (config.objects or config.propose_objects):
+        return Geometry(store, depths, ObjectsOutcome.none())
+    with run.timed("objects" + suffix):
+        if tracked is None:
+            masks, cached = track_objects(
+                config.objects, frames, track, depths, cache=run.cache, key=store.key, propose=config.propose_objects,
+                backends=_object_backends(config), base_dir=Path.cwd(), progress=run.progress,
+            )
+            if masks and cached == len(masks):
+                run.resumed.append("objects")
+        else:
+            masks = tracked.tracked
+        outcome = lift_and_store(
+            masks, frames, track, depths, output=config.output, run_folder=RUN_FOLDER,
+            texture_size=min(1024, config.texture_size), progress=run.progress,
+        )
+    return Geometry(store, depths, outcome)
+
+
+def static_solve_key(first_key: str, objects: ObjectsOutcome) -> str:
+    """The cache key of the camera solve made without the moving objects."""
+    return stage_key(first=first_key, moving=objects_digest(objects))
+
+
+def background_stage(run: Run, frames: Frames, track: CameraTrack, geometry: Geometry) -> TexturedMesh:
+    """The textured background mesh fused from the depth, objects left out (the frames that see
+    behind them fill it)."""
+    config = run.config
+    with run.timed("background"):
+        fusion_options = config.options_of(FUSION.key)
+        texture = TEXTURE.config(config.texture, texture_size=config.texture_size, **config.options_of(TEXTURE.key))
+        fuser_config = FUSION.config(config.fusion, max_faces=config.max_triangles, texture=texture, **fusion_options)
+        key = stage_key(
+            depth=geometry.store.key, triangles=config.max_triangles, texture=config.texture_size,
+            objects=excluded_digest(geometry.objects, frames), fuser=repr(fuser_config),
+        )
+        background = run.cache.load_mesh("background", key)
+        if background is not None:
+            run.resumed.append("background")
+            return background
+        background = fuser_config.build().fuse(
+            frames, track, geometry.depths, masks=geometry.objects.excluded(frames) or None, progress=run.progress
+        )
+        run.cache.save_mesh("background", key, background)
+    return background
+
+
+def check_config(config: ReconstructConfig) -> None:
+    """Unknown backends or options, and options that contradict each other, found before any work."""
+    if config.objects and config.depth == "none":
+        raise InputError("--object needs depth to lift the object into 3D; drop --depth none")
+    chosen = {
+        SOLVERS: config.solver, DEPTH: config.depth, FUSION: config.fusion, TEXTURE: config.texture,
+        SEGMENTER: config.segmenter, TRACKER: config.tracker, PROPOSER: config.proposer,
+    }
+    keys = {registry.key for registry in chosen}
+    for stage in config.backend_options:
+        if stage not in keys:
+            raise InputError(f"backend options for an unknown stage {stage!r}; stages: {', '.join(sorted(keys))}")
+    for registry, name in chosen.items():
+        if registry is DEPTH and name == "none":
+            if config.options_of(DEPTH.key):
+                raise InputError("depth options were given with --depth none; drop them or choose a depth backend")
+            continue
+        registry.config(name, **config.options_of(registry.key))

@@ -1,0 +1,36 @@
+"""Backends chosen by name: the registry of every stage and the command-line options generated from configs."""
+
+from ._backends import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, STAGES, TEXTURE, TRACKER
+from ._options import (
+    CliOption,
+    add_config_arguments,
+    config_kwargs_from_args,
+    field_docs,
+    int_at_least,
+    option,
+    parse_value,
+    positive_float,
+)
+from ._registry import BackendConfig, BackendOption, Registry
+
+__all__ = [
+    "BackendConfig",
+    "BackendOption",
+    "CliOption",
+    "DEPTH",
+    "FUSION",
+    "PROPOSER",
+    "Registry",
+    "SEGMENTER",
+    "SOLVERS",
+    "STAGES",
+    "TEXTURE",
+    "TRACKER",
+    "add_config_arguments",
+    "config_kwargs_from_args",
+    "field_docs",
+    "int_at_least",
+    "option",
+    "parse_value",
+    "positive_float",
+]
