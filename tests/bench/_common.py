@@ -1,13 +1,8 @@
-"""Shared pieces of the benchmarks: data paths, running a case in a child process for
-its peak memory, metrics, and the printed table."""
+"""Shared pieces of the benchmarks: data paths and the camera metrics. Running the cases,
+the tables and the JSON are the harness's (``_harness.py``)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +12,6 @@ from sceneforge.scenegraph import rotation_angle, similarity_from_points
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-def run_case_in_child(module: str, case: str, out_json: Path, *extra: str) -> dict[str, Any]:
-    """Run ``python -m module --case CASE --result out_json`` and add its wall time and peak RSS."""
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.unlink(missing_ok=True)
-    command = [sys.executable, "-m", module, "--case", case, "--result", str(out_json), *extra]
-    start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    result: dict[str, Any] = {"case": case, "ok": child.returncode == 0 and out_json.exists()}
-    if result["ok"]:
-        result.update(json.loads(out_json.read_text()))
-    else:
-        result["error"] = f"exit code {child.returncode}"
-    result["process_wall_secs"] = round(wall, 2)
-    result["peak_memory_mb"] = round(usage.ru_maxrss / 1024.0, 1)  # Linux reports KiB
-    return result
 
 
 def camera_centre_errors(est_centres: np.ndarray, gt_centres: np.ndarray) -> tuple[np.ndarray, Any]:
@@ -111,34 +86,3 @@ def relative_pose_auc(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndar
         return float(area / threshold_deg)
 
     return {"rotation_auc30": auc(r_err), "translation_auc30": auc(t_err), "pose_auc30": auc(list(np.maximum(r_err, t_err)))}
-
-
-def print_table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
-    """Print and return a plain-text table; ``columns`` are (key, header). Nothing for no rows."""
-    if not rows:
-        return ""
-    def fmt(value: Any) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, float):
-            return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-        return str(value)
-
-    cells = [[fmt(row.get(key)) for key, _ in columns] for row in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) if cells else len(h) for i, (_, h) in enumerate(columns)]
-    lines = [title, "  ".join(h.ljust(w) for (_, h), w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]
-    text = "\n".join(lines)
-    print(text, flush=True)
-    return text
-
-
-def finish(out: Path, name: str, payload: dict[str, Any], verdict: dict[str, bool] | None = None, *, also: str = "") -> Path:
-    """Print each target as met or MISSED, write ``payload`` (with the targets) to ``out/<name>.json``."""
-    for target, met in (verdict or {}).items():
-        print(f"target {target}: {'met' if met else 'MISSED'}")
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.json"
-    path.write_text(json.dumps({**payload, **({"targets": verdict} if verdict is not None else {})}, indent=1, default=float))
-    print(f"wrote {path}{also}")
-    return path

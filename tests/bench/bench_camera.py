@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import tempfile
 import time
@@ -28,15 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import (
-    SHARED_DATA,
-    ate_with_offset,
-    camera_centre_errors,
-    print_table,
-    relative_pose_auc,
-    rotation_errors_deg,
-    run_case_in_child,
-)
+from tests.bench._common import SHARED_DATA, ate_with_offset, camera_centre_errors, relative_pose_auc, rotation_errors_deg
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 KITCHEN = SHARED_DATA / "7scenes_kitchen"
 DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo"
@@ -194,7 +186,7 @@ def evaluate(result: dict[str, Any], gt_world_from_cam: np.ndarray, *, units_to:
     return out
 
 
-def run_case(case: str) -> dict[str, Any]:
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     """One case, named ``<dataset>:<method>[:K]``."""
     dataset, method, *rest = case.split(":")
     known = bool(rest and rest[0] == "K")
@@ -224,26 +216,12 @@ CASES = [
 ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
-    cases = args.only or CASES
-    if not SHARED_DATA.is_dir():
-        print(f"real data folder {SHARED_DATA} is absent: only the demo clip is measured")
-        cases = [c for c in cases if c.startswith("demo")]
-    results = []
-    for case in cases:
-        print(f"running {case} ...", flush=True)
-        results.append(run_case_in_child("tests.bench.bench_camera", case, args.out / "cases" / f"camera-{case.replace(':', '_')}.json"))
+def data_folder(case: str) -> Path | None:
+    dataset = case.split(":")[0]
+    return None if dataset == "demo" else KITCHEN if dataset == "kitchen" else STRECHA[dataset]
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     by_case = {r["case"]: r for r in results}
     kitchen = [r for r in results if r["case"].startswith("kitchen")]
     plain = by_case.get("kitchen:plain")
@@ -281,12 +259,13 @@ def main(argv: list[str] | None = None) -> int:
             verdict[f"{name}_known_K_no_worse_than_plain"] = (
                 o["centre_mean"] <= p["centre_mean"] * 1.05 and o["rotation_mean_deg"] <= p["rotation_mean_deg"] * 1.05 + 0.005
             )
-    print("targets:", json.dumps(verdict, indent=1))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "camera.json").write_text(json.dumps({"results": results, "targets": verdict, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'camera.json'}")
-    return 0
+    return Report(tables, targets=verdict)
 
+
+BENCHMARK = Benchmark(
+    name="camera", module="tests.bench.bench_camera", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    data_folder=data_folder, records_load=False,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

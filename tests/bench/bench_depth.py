@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child
+from tests.bench._common import SHARED_DATA
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "demo"
@@ -181,39 +180,16 @@ def run_kitchen(num_frames: int) -> dict[str, Any]:
     }
 
 
-def run_case(case: str, kitchen_frames: int) -> dict[str, Any]:
-    import os
-
-    load = os.getloadavg()[0]  # the CPU is shared: its load says how far timings can be trusted
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     dataset, which = case.split(":")
-    result = run_demo(which) if dataset == "demo" else run_kitchen(kitchen_frames)
-    result["load_average_at_start"] = load
-    result["load_average_at_end"] = os.getloadavg()[0]
-    return result
+    return run_demo(which) if dataset == "demo" else run_kitchen(args.kitchen_frames)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kitchen-frames", type=int, default=300, help="kitchen frames to compute depth for (evenly spaced)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case, args.kitchen_frames)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
-    cases = args.only or CASES
-    if not SHARED_DATA.is_dir():
-        print(f"real data folder {SHARED_DATA} is absent: only the demo clip is measured")
-        cases = [c for c in cases if c.startswith("demo")]
-    results = []
-    for case in cases:
-        print(f"running {case} ...", flush=True)
-        out_json = args.out / "cases" / f"depth-{case.replace(':', '_')}.json"
-        results.append(run_case_in_child("tests.bench.bench_depth", case, out_json, "--kitchen-frames", str(args.kitchen_frames)))
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     tables = []
     for r in results:
         if r.get("ok") and r["case"].startswith("demo"):
@@ -247,9 +223,14 @@ def main(argv: list[str] | None = None) -> int:
         verdict["kitchen_secs_per_640x480_frame_le_1.5"] = kitchen["secs_per_frame"] <= TARGETS["kitchen_secs_per_frame"]
         if kitchen.get("depth_frames") == 300:
             verdict["kitchen_300_frames_peak_memory_le_6GB"] = kitchen["peak_memory_mb"] <= TARGETS["kitchen_peak_memory_mb"]
-    finish(args.out, "depth", {"results": results, "tables": tables}, verdict)
-    return 0
+    return Report(tables, targets=verdict)
 
+
+BENCHMARK = Benchmark(
+    name="depth", module="tests.bench.bench_depth", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    add_arguments=add_arguments, forward=("--kitchen-frames",),
+    data_folder=lambda case: KITCHEN if case.startswith("kitchen") else None,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

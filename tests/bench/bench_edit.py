@@ -5,7 +5,7 @@ The scene is made here (no real data needed) at the size a reconstruction writes
 sparse points, a background mesh of ~200 000 faces with a 2048² texture, and ten objects
 authored into ``reconstruction.usda`` as ``/World/Objects/<name>`` (Xform + mesh of ~10 000
 faces, seven with a 512² texture, three vertex-coloured; two of them animated over all 300
-frames) the way ``tests/scenegraph/test_scene.py`` builds objects.
+frames) the way ``tests/scenegraph/edit/test_scene.py`` builds objects.
 
 The 100 edits (one fixed, seeded list): moves, rotations, scales, colour changes, keyed
 transforms at single frames, duplicates, renames, deletes, hide/show, two camera moves
@@ -34,22 +34,22 @@ job are slower.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
-import logging
-import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, print_table, run_case_in_child
+from tests.bench._harness import Benchmark, Report, main, measure_process, print_table
 
 CASES = ["build", "python-api", "apply-edits", "cli"]
 NUM_FRAMES = 300
@@ -531,14 +531,10 @@ def _sceneforge_command() -> list[str]:
 def _timed_call(command: list[str]) -> dict[str, Any]:
     """Run ``command``; its wall time, peak memory and exit code (and stderr's tail on failure)."""
     with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
+        code, wall, peak_mb = measure_process(command, stdout=subprocess.DEVNULL, stderr=stderr)
         stderr.seek(0)
         tail = stderr.read().decode(errors="replace").strip().splitlines()[-3:]
-    out = {"secs": wall, "peak_mb": usage.ru_maxrss / 1024.0, "rc": code}
+    out = {"secs": wall, "peak_mb": peak_mb, "rc": code}
     if code != 0:
         out["stderr"] = tail
     return out
@@ -575,49 +571,34 @@ def run_cli(built: Path, work: Path) -> dict[str, Any]:
     return out
 
 
-def run_case(case: str, work: Path) -> dict[str, Any]:
-    load = os.getloadavg()[0]  # the CPU is shared: its load says how far timings can be trusted
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
+    work = args.work
     built = work / "build"
     if case == "build":
-        result = run_build(work)
-    elif case == "python-api":
-        result = run_python_api(built, work)
-    elif case == "apply-edits":
-        result = run_apply_edits(built, work)
-    elif case == "cli":
-        result = run_cli(built, work)
-    else:
-        raise ValueError(f"unknown case {case!r}; expected one of {', '.join(CASES)}")
-    result["load_average_at_start"] = load
-    result["load_average_at_end"] = os.getloadavg()[0]
-    return result
+        return run_build(work)
+    if case == "python-api":
+        return run_python_api(built, work)
+    if case == "apply-edits":
+        return run_apply_edits(built, work)
+    if case == "cli":
+        return run_cli(built, work)
+    raise ValueError(f"unknown case {case!r}; expected one of {', '.join(CASES)}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for the scenes (default: a temporary folder, removed after)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case, args.work)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
 
+
+@contextlib.contextmanager
+def work_folder(args: argparse.Namespace) -> Iterator[None]:
+    """Around the cases: ``args.work`` made absolute, or a temporary folder removed after the cases."""
     with tempfile.TemporaryDirectory(prefix="bench_edit_") as tmp:
-        work = args.work or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
-        results = []
-        for case in CASES:
-            print(f"running {case} ...", flush=True)
-            results.append(run_case_in_child(
-                "tests.bench.bench_edit", case, args.out / "cases" / f"edit-{case}.json", "--work", str(work.resolve())
-            ))
-            if case == "build" and not results[-1]["ok"]:
-                print("building the scene failed: nothing to measure")
-                break
+        args.work = (args.work or Path(tmp)).resolve()
+        args.work.mkdir(parents=True, exist_ok=True)
+        yield
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     by_case = {r["case"]: r for r in results}
     tables = [
         print_table(
@@ -668,13 +649,13 @@ def main(argv: list[str] | None = None) -> int:
             checks["python-api_100_edits_100_history_steps"] = r["history_steps"] == 100
         if r["case"] == "cli":
             checks["cli_every_call_exit_0"] = r["cli_calls_ok"]
-    for name, met in checks.items():
-        print(f"check {name}: {'ok' if met else 'FAILED'}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "edit.json").write_text(json.dumps({"results": results, "checks": checks, "tables": tables}, indent=1, default=float))
-    print(f"wrote {args.out / 'edit.json'}")
-    return 0
+    return Report(tables, checks=checks)
 
+
+BENCHMARK = Benchmark(
+    name="edit", module="tests.bench.bench_edit", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    add_arguments=add_arguments, forward=("--work",), prerequisites=frozenset({"build"}), around_cases=work_folder,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -44,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child, similarity_with_offset
+from tests.bench._common import SHARED_DATA, similarity_with_offset
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 KITCHEN = SHARED_DATA / "7scenes_kitchen"
 FERN = SHARED_DATA / "llff_fern" / "images"
@@ -385,7 +383,6 @@ def run_novel_views(
 
 
 def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
-    load = os.getloadavg()[0]  # the CPU is shared: its load says how far timings can be trusted
     from sceneforge.reconstruct import TSDFFusionConfig
 
     fusion = {} if args.fusion_min_confidence is None else {"min_confidence": args.fusion_min_confidence}
@@ -397,17 +394,10 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
         png_dir = args.out / "novel_views" if args.out else None
         result = run_novel_views(dataset, stride, fusion, png_dir, MAX_PNGS // 2)
     result["fusion_min_confidence"] = fusion.get("min_confidence", TSDFFusionConfig().min_confidence)
-    result["load_average_at_start"] = load
-    result["load_average_at_end"] = os.getloadavg()[0]
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results and PNGs")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kitchen-stride", type=int, default=2,
         help="kitchen: compute depth for every Nth frame (of the clip, or of the training frames) to bound time",
@@ -416,23 +406,9 @@ def main(argv: list[str] | None = None) -> int:
         "--fusion-min-confidence", type=float, default=None,
         help="TSDFFusionConfig.min_confidence for the fusion (default: the config's own default)",
     )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case, args)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
-    if not SHARED_DATA.is_dir():
-        print(f"real data folder {SHARED_DATA} is absent: nothing to measure")
-        return 0
-    results = []
-    for case in args.only or CASES:
-        print(f"running {case} ...", flush=True)
-        out_json = args.out / "cases" / f"geometry-{case}.json"
-        results.append(run_case_in_child(
-            "tests.bench.bench_geometry", case, out_json, "--out", str(args.out), "--kitchen-stride", str(args.kitchen_stride),
-            *(["--fusion-min-confidence", str(args.fusion_min_confidence)] if args.fusion_min_confidence is not None else []),
-        ))
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     by_case = {r["case"]: r for r in results}
     tables = []
     geo = by_case.get("kitchen-geometry", {})
@@ -486,9 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if not r.get("ok"):
             verdict[f"{r['case']}_ran"] = False
-    finish(args.out, "geometry", {"results": results, "tables": tables}, verdict)
-    return 0
+    return Report(tables, targets=verdict)
 
+
+BENCHMARK = Benchmark(
+    name="geometry", module="tests.bench.bench_geometry", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    add_arguments=add_arguments, forward=("--kitchen-stride", "--fusion-min-confidence"),
+    data_folder=lambda case: KITCHEN if case.startswith("kitchen") else FERN,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

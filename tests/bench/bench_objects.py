@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
-import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, SHARED_DATA, finish, print_table, run_case_in_child
+from tests.bench._common import ROOT, SHARED_DATA
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 DEMO = ROOT / "assets" / "demo"
 KITCHEN = SHARED_DATA / "7scenes_kitchen"
@@ -226,37 +224,14 @@ def run_kitchen(out_dir: Path, depth_stride: int) -> dict[str, Any]:
 
 
 def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
-    load = os.getloadavg()[0]  # the CPU is shared: its load says how far timings can be trusted
-    result = run_demo(args.out) if case == "demo" else run_kitchen(args.out, args.kitchen_stride)
-    result["load_average_at_start"] = load
-    result["load_average_at_end"] = os.getloadavg()[0]
-    return result
+    return run_demo(args.out) if case == "demo" else run_kitchen(args.out, args.kitchen_stride)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results and overlays")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
-    parser.add_argument("--only", nargs="*", default=None, choices=CASES, help="run only these cases")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kitchen-stride", type=int, default=2, help="kitchen: depth for every Nth frame, to bound time")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case, args)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
-    cases = args.only or CASES
-    if "kitchen" in cases and not KITCHEN.is_dir():
-        print(f"real data folder {KITCHEN} is absent: the kitchen case is skipped")
-        cases = [c for c in cases if c != "kitchen"]
-    results = []
-    for case in cases:
-        print(f"running {case} ...", flush=True)
-        out_json = args.out / "cases" / f"objects-{case}.json"
-        results.append(run_case_in_child(
-            "tests.bench.bench_objects", case, out_json, "--out", str(args.out), "--kitchen-stride", str(args.kitchen_stride),
-        ))
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     by_case = {r["case"]: r for r in results}
     tables = []
     demo = by_case.get("demo", {})
@@ -296,9 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         if not r.get("ok"):
             verdict[f"{r['case']}_ran"] = False
-    finish(args.out, "objects", {"results": results, "tables": tables}, verdict, also=f" and overlays in {args.out / 'objects'}")
-    return 0
+    return Report(tables, targets=verdict, also=f" and overlays in {args.out / 'objects'}")
 
+
+BENCHMARK = Benchmark(
+    name="objects", module="tests.bench.bench_objects", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    add_arguments=add_arguments, forward=("--kitchen-stride",),
+    data_folder=lambda case: KITCHEN if case == "kitchen" else None,
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

@@ -16,8 +16,6 @@ Target: ≥ 20 frames/s at 640×480 for rgb+depth on a 2-core CPU (Mesa llvmpipe
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import platform
 import sys
@@ -28,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import print_table
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 TARGET_FPS = 20.0
 GRID = 224  # (GRID - 1)² × 2 = 99,458 triangles
@@ -147,7 +145,7 @@ def bench_video(width: int, height: int, count: int = 60) -> dict[str, Any]:
     return {"fps": count / seconds, "ms_per_frame": 1000 * seconds / count, "megabytes": size / 1e6}
 
 
-def run_case(case: str) -> dict[str, Any]:
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     """One case, named ``ours:<W>x<H>:<passes joined by +>[:distorted]``, ``pyrender:<W>x<H>`` or ``video:<W>x<H>``."""
     kind, size, *rest = case.split(":")
     width, height = (int(v) for v in size.split("x"))
@@ -174,26 +172,13 @@ CASES = [
 ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these cases")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    from tests.bench._common import run_case_in_child
-
-    results = []
-    for case in args.only or CASES:
-        print(f"running {case} ...", flush=True)
-        # Each case in its own process: its own OpenGL context and its own peak memory.
-        case_json = args.out / "cases" / f"render-{case.replace(':', '_').replace('+', '-')}.json"
-        result = run_case_in_child("tests.bench.bench_render", case, case_json)
-        kind, size, *rest = case.split(":")
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
+    for result in results:
+        kind, size, *rest = result["case"].split(":")
         passes = rest[0] if rest else ("flat+depth" if kind == "pyrender" else "—")
         result.update({"renderer": kind, "size": size, "passes": passes})
         if len(rest) > 1:
             result["passes"] += f" ({rest[1]})"
-        results.append(result)
     table = print_table(
         f"Rasterizer: ~100k-triangle mesh, {TEXTURE_SIZE}² texture, {FRAMES} frames of a moving camera "
         f"({os.cpu_count()} CPUs, {platform.machine()})",
@@ -211,23 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     verdict = {}
     if target.get("ok"):
         verdict["rgb_depth_640x480_ge_20_fps"] = target["fps"] >= TARGET_FPS
-    print("targets:", json.dumps(verdict, indent=1))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "render.json").write_text(
-        json.dumps({"results": results, "targets": verdict, "tables": [table, video_table]}, indent=1, default=float)
-    )
-    print(f"wrote {args.out / 'render.json'}")
-    return 0
+    return Report([table, video_table], targets=verdict)
 
 
-def _child(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--case", required=True)
-    parser.add_argument("--result", type=Path, required=True)
-    args = parser.parse_args(argv)
-    args.result.write_text(json.dumps(run_case(args.case), default=float))
-    return 0
-
+# Each case in its own process: its own OpenGL context and its own peak memory.
+BENCHMARK = Benchmark(
+    name="render", module="tests.bench.bench_render", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    records_load=False,
+)
 
 if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1:]) if "--case" in sys.argv else main())
+    sys.exit(main(BENCHMARK))

@@ -23,17 +23,14 @@ green) are written to ``OUT/tracking/`` for a person to look at.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA, finish, print_table, run_case_in_child
+from tests.bench._common import SHARED_DATA
+from tests.bench._harness import Benchmark, Report, main, print_table
 
 DAVIS = SHARED_DATA / "davis"
 SEQUENCES = ["bear", "blackswan", "car-shadow"]
@@ -122,12 +119,11 @@ def overlay(image: np.ndarray, mask: np.ndarray, truth: np.ndarray | None = None
     return out
 
 
-def run_case(case: str, out_dir: Path) -> dict[str, Any]:
+def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
     import cv2
 
     from sceneforge.reconstruct import FlowTrackerConfig, GraphCutSegmenterConfig, ObjectPrompt
 
-    load = os.getloadavg()[0]  # the CPU is shared: its load says how far timings can be trusted
     sequence, kind = case.split(":")
     frames, truth = load_sequence(sequence)
     start = time.perf_counter()
@@ -151,7 +147,7 @@ def run_case(case: str, out_dir: Path) -> dict[str, Any]:
             "motion": tracked.motion[i],
         })
     scored = per_frame[1:]  # DAVIS excludes the prompt frame
-    picture_dir = out_dir / "tracking"
+    picture_dir = args.out / "tracking"
     picture_dir.mkdir(parents=True, exist_ok=True)
     picks = np.linspace(0, len(frames) - 1, 4).round().astype(int)
     strip = np.concatenate([overlay(frames.images[i], tracked.masks[i], truth[i]) for i in picks], axis=1)
@@ -173,32 +169,11 @@ def run_case(case: str, out_dir: Path) -> dict[str, Any]:
         "segment_secs": segment_secs,
         "secs_per_frame": track_secs / max(1, len(frames) - 1),
         "overlay": str(picture),
-        "load_average_at_start": load,
-        "load_average_at_end": os.getloadavg()[0],
         "per_frame": per_frame,
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for the JSON results and overlays")
-    parser.add_argument("--case", help="run one case in this process (used by the parent)")
-    parser.add_argument("--result", type=Path, help="where a single case writes its JSON")
-    parser.add_argument("--only", nargs="*", default=None, help="run only these cases (e.g. bear:mask)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    if args.case:
-        result = run_case(args.case, args.out)
-        args.result.write_text(json.dumps(result, indent=1, default=float))
-        return 0
-    if not DAVIS.is_dir():
-        print(f"real data folder {DAVIS} is absent: nothing to measure")
-        return 0
-    results = []
-    for case in args.only or CASES:
-        print(f"running {case} ...", flush=True)
-        out_json = args.out / "cases" / f"tracking-{case.replace(':', '_')}.json"
-        results.append(run_case_in_child("tests.bench.bench_tracking", case, out_json, "--out", str(args.out)))
+def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     summary = []
     for kind in PROMPTS:
         done = [r for r in results if r.get("ok") and r["prompt"] == kind]
@@ -225,9 +200,13 @@ def main(argv: list[str] | None = None) -> int:
         verdict["mean_j_from_box_ge_0.60"] = by_case["mean:box"]["j"] >= TARGETS["mean_j_box"]
         worst = max(r["secs_per_frame"] for r in results)
         verdict["secs_per_854x480_frame_le_0.5"] = worst <= TARGETS["secs_per_frame"]
-    finish(args.out, "tracking", {"results": results, "summary": summary, "tables": tables}, verdict, also=f" and overlays in {args.out / 'tracking'}")
-    return 0
+    return Report(tables, targets=verdict, extra={"summary": summary}, also=f" and overlays in {args.out / 'tracking'}")
 
+
+BENCHMARK = Benchmark(
+    name="tracking", module="tests.bench.bench_tracking", description=__doc__, cases=CASES, run_case=run_case, report=report,
+    data_folder=lambda case: DAVIS / case.split(":")[0],
+)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(BENCHMARK))

@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 from tests.bench import bench_camera, bench_depth, bench_edit, bench_geometry, bench_objects, bench_render, bench_tracking
+from tests.bench._harness import main as run_benchmark
 
 BENCHMARKS = {
-    "camera": bench_camera.main,
-    "depth": bench_depth.main,
-    "geometry": bench_geometry.main,
-    "render": bench_render.main,
-    "tracking": bench_tracking.main,
-    "objects": bench_objects.main,
-    "edit": bench_edit.main,
+    b.name: b
+    for b in (
+        bench_camera.BENCHMARK, bench_depth.BENCHMARK, bench_geometry.BENCHMARK, bench_render.BENCHMARK,
+        bench_tracking.BENCHMARK, bench_objects.BENCHMARK, bench_edit.BENCHMARK,
+    )
 }
 
 
@@ -30,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     for name in args.only or BENCHMARKS:
         print(f"== benchmark: {name}", flush=True)
-        status |= BENCHMARKS[name](["--out", str(args.out)])
+        status |= run_benchmark(BENCHMARKS[name], ["--out", str(args.out)])
     return status
 
 
