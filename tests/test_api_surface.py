@@ -12,7 +12,7 @@ import sceneforge.scenegraph
 
 EXPECTED = {
     "sceneforge.scenegraph": {
-        "CameraTrack", "DepthMap", "DepthMaps", "RelativeDepth", "atomic_path", "atomic_write", "TexturedMesh", "DependencyError", "FrameStatus", "Frames", "InputError", "Intrinsics", "OutputExistsError",
+        "CameraTrack", "DepthMap", "DepthMaps", "FrameMasks", "RelativeDepth", "atomic_path", "atomic_write", "TexturedMesh", "DependencyError", "FrameStatus", "Frames", "InputError", "Intrinsics", "OutputExistsError",
         "SceneFileError", "SceneForgeError", "ShapeError", "Similarity", "SolveError", "SolveReport", "SparsePoints",
         "StageValidation", "check_array", "check_rigid", "invert_rigid", "is_rigid", "make_transform", "open_stage",
         "quat_wxyz_from_rotation", "read_camera_track", "rotation_about_axis", "rotation_angle",
