@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.reconstruct import ProgressFn, filter_consistent, read_frames
+from sceneforge.reconstruct import CameraSolver, ProgressFn, filter_consistent, read_frames
 from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, Intrinsics, TexturedMesh
 
 from ..cache import DepthStore, StageCache, stage_key
-from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER
+from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER, BackendConfig
 from ._config import RUN_FOLDER, ReconstructConfig
 from ._inputs import input_fingerprint, load_ignore_masks, load_intrinsics_file
 from ._objects import ObjectBackends, ObjectsOutcome, excluded_digest, lift_and_store, objects_digest, track_objects
@@ -68,7 +68,9 @@ class SolveInputs:
     key: str
     """The cache key of the first solve."""
 
-    def config(self, solver: str, solver_options: dict[str, Any], *, also_ignore: np.ndarray | None = None) -> Any:
+    def config(
+        self, solver: str, solver_options: dict[str, Any], *, also_ignore: np.ndarray | None = None
+    ) -> BackendConfig[CameraSolver]:
         """The solver config, ignoring ``also_ignore`` (N×H×W bool) on top of the user's masks."""
         masks = self.ignore_masks
         if also_ignore is not None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -34,8 +33,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sceneforge.scenegraph import InputError, OutputExistsError, atomic_path
-from sceneforge.scenegraph import check_array
+from sceneforge.scenegraph import InputError, OutputExistsError, atomic_path, check_array
+from sceneforge.scenegraph.files import temporary_sibling
 
 __all__ = ["VIDEO_SUFFIXES", "DEFAULT_FRAME_PATTERN", "VideoWriter", "write_video"]
 
@@ -127,7 +126,7 @@ class VideoWriter:
             # A sequence is many files merged into a folder that may hold others, so it is
             # staged in a folder of its own and its files renamed in one by one at the end.
             folder = self.path.absolute()
-            self._tmp = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            self._tmp = temporary_sibling(folder)
             self._tmp.mkdir()
 
     # -- targets ----------------------------------------------------------------------
