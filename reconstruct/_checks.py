@@ -13,7 +13,6 @@ import numpy as np
 
 from sceneforge.scenegraph import CameraTrack, DepthMap, DepthMaps, FrameMasks, Frames, InputError
 
-
 __all__ = ["DepthMapsLike", "FrameMasksLike", "check_frames_and_track", "depths_by_index", "masks_by_index"]
 
 DepthMapsLike = DepthMaps | Mapping[int, DepthMap] | Iterable[DepthMap]
