@@ -46,12 +46,24 @@ def cmd_render(args: argparse.Namespace) -> int:
     config = RenderConfig(**config_kwargs_from_args(RenderConfig, args))
     result = _with_progress(args, render_scene, config)
     if not args.quiet:
-        print(
+        head = (
             f"Rendered {result.num_frames} frames of {result.width}×{result.height} to {result.output} "
-            f"in {result.seconds:.1f} s ({result.num_frames / max(result.seconds, 1e-9):.1f} frames/s); "
-            f"{result.coverage:.1%} of pixels covered by geometry"
-            + (", the rest filled from their surroundings" if config.fill else "")
+            f"in {result.seconds:.1f} s ({result.num_frames / max(result.seconds, 1e-9):.1f} frames/s)"
         )
+        total = sum(result.pixels_by_source.values())
+        if config.mode == "cg":
+            tail = f"{result.coverage:.1%} of pixels covered by geometry" + (
+                ", the rest filled from their surroundings" if config.fill else ""
+            )
+        elif total:
+            shares = {name: count / total for name, count in result.pixels_by_source.items()}
+            tail = (
+                f"composited over the footage: {shares['plate']:.1%} plate, {shares['reprojected']:.1%} from other "
+                f"frames, {shares['invented']:.1%} invented, {shares['rendered']:.1%} rendered objects"
+            )
+        else:
+            tail = "every frame was already there (--resume)"
+        print(f"{head}; {tail}")
     return 0
 
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.reconstruct import ProgressFn, read_frames
-from sceneforge.scenegraph import EXPORT_FORMATS, InputError, OutputExistsError, atomic_path, export_scene, read_camera_track, scene_summary
+from sceneforge.reconstruct import ProgressFn
+from sceneforge.scenegraph import EXPORT_FORMATS, InputError, OutputExistsError, atomic_path, export_scene, read_camera_track
 from sceneforge.scenegraph.export import DEFAULT_IMAGE_NAME
 from sceneforge.scenegraph.usd import DEFAULT_CAMERA_PATH
 
 from ..registry import option
+from ._plate import read_plate
 
 __all__ = ["ExportConfig", "ExportResult", "export_job"]
 
@@ -71,7 +72,10 @@ def export_job(config: ExportConfig, *, progress: ProgressFn | None = None) -> E
     if config.time is not None:
         options["time"] = config.time
     # The frames are decoded before anything is written, so a missing clip leaves no half export.
-    frames = _source_frames(scene, config.camera, progress) if config.images else None
+    frames = None
+    if config.images:
+        plate = read_plate(scene, read_camera_track(scene, camera=config.camera), progress=progress, purpose="--images")
+        frames = (plate.images, plate.frame_numbers)
     config.output.parent.mkdir(parents=True, exist_ok=True)
     out = export_scene(scene, config.output, to=config.to, overwrite=config.force, **options)
     if frames is None:
@@ -79,31 +83,6 @@ def export_job(config: ExportConfig, *, progress: ProgressFn | None = None) -> E
     folder = out.parent / "images"  # colmap: beside the model folder; nerfstudio: beside transforms.json
     written = _write_images(frames, folder, config.force, progress)
     return ExportResult(output=out, to=config.to, images=folder, num_images=written)
-
-
-def _source_frames(scene: Path, camera: str, progress: ProgressFn | None) -> tuple[np.ndarray, np.ndarray]:
-    """The scene's frames decoded from its source clip at the scene's image size: N×H×W×3 uint8
-    images and their N source frame numbers."""
-    source = scene_summary(scene).get("source") or ""
-    track = read_camera_track(scene, camera=camera)
-    if not source or not Path(source).exists():
-        raise InputError(
-            f"--images needs the clip the scene came from, got {source!r} which does not exist; "
-            "export without --images and copy the frames yourself"
-        )
-    first = track.intrinsics[0]
-    frames = read_frames(source, max_size=max(first.width, first.height), progress=progress)
-    if (frames.width, frames.height) != (first.width, first.height):
-        raise InputError(
-            f"the source clip {source} decodes to {frames.width}×{frames.height}, the scene's camera is "
-            f"{first.width}×{first.height}; export without --images"
-        )
-    position = {int(n): i for i, n in enumerate(frames.frame_numbers)}
-    missing = [int(n) for n in track.frame_numbers if int(n) not in position]
-    if missing:
-        raise InputError(f"the source clip {source} has no frame {missing[0]} of the scene; export without --images")
-    keep = np.array([position[int(n)] for n in track.frame_numbers])
-    return frames.images[keep], track.frame_numbers
 
 
 def _write_images(

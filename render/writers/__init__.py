@@ -1,9 +1,12 @@
-"""Writers: rendered frames out to H.264 video files or PNG sequences, atomically.
+"""Writers: rendered frames out to video files (H.264, ProRes 4444) or image sequences (PNG, EXR), atomically.
 
-- :class:`VideoWriter` streams frames into a file or a sequence;
+- :class:`VideoWriter` streams frames into a file or a sequence (``format`` one of
+  :data:`WRITER_FORMATS`; EXR frames carry extra named channels such as depth and object ids;
+  sequences can resume after an interruption);
 - :func:`write_video` writes an iterable of frames in one call.
 """
 
-from ._video import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, VideoWriter, write_video
+from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, WriterFormat
+from ._video import VideoWriter, write_video
 
-__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "VideoWriter", "write_video"]
+__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "VideoWriter", "WriterFormat", "write_video"]

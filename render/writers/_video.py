@@ -1,55 +1,55 @@
-"""Writing frames out: H.264 video files through PyAV, or PNG image sequences.
+"""Writing frames out: H.264 or ProRes video files through PyAV, PNG or EXR image sequences.
 
-Where the frames go is read from the path:
+Where the frames go is read from the path, and from ``format`` when given (one of
+:data:`WRITER_FORMATS`):
 
 - ``edit.mp4`` (also ``.mov``, ``.m4v``, ``.mkv``): one video file, H.264 ``yuv420p`` by
-  default, BT.709 colours tagged in the stream;
+  default, BT.709 colours tagged in the stream (``format="mp4"``);
+- ``edit.mov`` with ``format="prores"``: ProRes 4444 (``prores_ks``, ``yuv444p10le``), BT.709;
 - ``shot/frame_%06d.png``: a PNG sequence named by the ``%0Nd`` pattern;
-- ``shot/`` (an existing folder, a trailing slash, or a path with no suffix): a PNG
-  sequence ``frame_%06d.png`` in that folder.
+- ``shot/frame_%06d.exr``: an EXR sequence, half-float linear RGB plus named extra channels
+  (depth, object ids, masks; see ``_exr.py`` for how each dtype is stored);
+- ``shot/`` (an existing folder, a trailing slash, or a path with no suffix): a sequence
+  ``frame_%06d.png`` in that folder, or ``frame_%06d.exr`` with ``format="exr"``.
+
+A sequence's files are numbered by source frame number: ``start_number`` for the first,
+then one more per frame, or the ``frame_number`` given to :meth:`VideoWriter.write`.
 
 Writes are atomic: a video is encoded under a temporary name beside the target and
 renamed when complete (scenegraph's ``atomic_path``); a sequence is written into a
 temporary folder beside the target and its files moved in when complete. A failed or
-interrupted write leaves the target as it was.
+interrupted write leaves the target as it was. A sequence opened with ``resume=True``
+instead writes each frame straight into the target folder (each file atomically), so that
+an interrupted render keeps every finished frame and the next run skips them.
 
 4:2:0 video needs even sizes: an odd width or height is padded by one pixel on the right
 or bottom, repeating the last column or row (``odd_size="pad"``, the default), or that
-column or row is dropped (``odd_size="crop"``). PNG sequences keep the exact size.
+column or row is dropped (``odd_size="crop"``). Sequences and ProRes keep the exact size.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
 
 import numpy as np
 
 from sceneforge.scenegraph import InputError, OutputExistsError, atomic_path, check_array
 from sceneforge.scenegraph.files import temporary_sibling
 
-__all__ = ["VIDEO_SUFFIXES", "DEFAULT_FRAME_PATTERN", "VideoWriter", "write_video"]
+from ._encode import OddSize, VideoEncoder
+from ._exr import import_openexr, pack_channels, srgb_to_linear, write_exr
+from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, WriterFormat, existing_frames, parse_target
+
+__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "VideoWriter", "write_video"]
 
 log = logging.getLogger(__name__)
-
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
-"""File suffixes written as video."""
-DEFAULT_FRAME_PATTERN = "frame_%06d.png"
-"""Name of each frame when the output path is a folder."""
-
-_PATTERN = re.compile(r"%0(\d+)d")
-_CRF_CODECS = {"libx264", "libx265", "libvpx-vp9", "libaom-av1", "libsvtav1"}
-_EXR_SUFFIXES = (".exr",)
-
-OddSize = Literal["pad", "crop"]
 
 
 class _Discarded(Exception):
@@ -57,7 +57,7 @@ class _Discarded(Exception):
 
 
 class VideoWriter:
-    """Stream frames into a video file or a PNG sequence, atomically.
+    """Stream frames into a video file or an image sequence, atomically.
 
     Use as a context manager; the output appears only when the ``with`` block ends
     without an exception (or :meth:`close` is called). On an exception, or
@@ -67,18 +67,36 @@ class VideoWriter:
             for frame in frames:
                 writer.write(frame)
 
+    Resuming a sequence (png, exr) after an interruption: frames already in the target
+    folder are kept, and each new frame is renamed into the folder as soon as it is written::
+
+        with VideoWriter("shot/frame_%06d.exr", fps=24, resume=True) as writer:
+            done = writer.existing_frame_numbers()
+            for number, frame in zip(frame_numbers, frames):
+                if number not in done:
+                    writer.write(render(frame), frame_number=number, channels={"depth": depth})
+
     Args:
         path: the target (see the module docstring for how it is read).
         fps: frames per second (> 0); stored as an exact rational (``30000/1001`` for 29.97).
-        codec: FFmpeg encoder for video files.
+        codec: FFmpeg encoder for ``mp4`` video files.
         crf: constant rate factor for x264/x265/VP9/AV1 (lower = better; 18 ≈ visually lossless).
-        overwrite: replace an existing file, or existing frames of the sequence.
-        odd_size: what a video does with an odd width or height: ``pad`` or ``crop``.
-        start_number: the number of the first frame of a PNG sequence.
+        overwrite: replace an existing file, or the existing frames of the sequence.
+        odd_size: what H.264 video does with an odd width or height: ``pad`` or ``crop``.
+        start_number: the source frame number of the first frame (the next ones count up).
+        format: ``mp4``, ``png``, ``exr`` or ``prores`` (:data:`WRITER_FORMATS`); ``None``
+            chooses from the path (video suffix → mp4, ``.exr`` pattern → exr, else png).
+            ``.mov`` is H.264 unless ``format="prores"``.
+        resume: sequences only: keep the frames already in the target folder (listed by
+            :meth:`existing_frame_numbers`) and write each new frame straight into the folder,
+            atomically; :meth:`abort` then keeps the frames finished so far. Writing a frame
+            number that exists replaces that file; frames this run does not write are left alone.
 
     Raises:
-        InputError: an unsupported suffix, a malformed pattern, a bad fps/crf, a missing parent folder.
-        OutputExistsError: the target exists and ``overwrite`` is False.
+        InputError: an unsupported suffix or format, a malformed pattern, a bad fps/crf, a
+            missing parent folder, ``resume`` with a video or with ``overwrite``.
+        OutputExistsError: the target exists and neither ``overwrite`` nor ``resume`` is set.
+        DependencyError: ``exr`` without the OpenEXR package.
     """
 
     def __init__(
@@ -91,6 +109,8 @@ class VideoWriter:
         overwrite: bool = False,
         odd_size: OddSize = "pad",
         start_number: int = 0,
+        format: WriterFormat | None = None,
+        resume: bool = False,
     ) -> None:
         try:
             fps_ok = bool(np.isfinite(float(fps)) and float(fps) > 0)
@@ -102,31 +122,42 @@ class VideoWriter:
             raise InputError(f"crf must be an integer in [0, 63] (18 ≈ visually lossless), got {crf!r}")
         if odd_size not in ("pad", "crop"):
             raise InputError(f"odd_size must be 'pad' or 'crop', got {odd_size!r}")
-        if isinstance(start_number, bool) or int(start_number) != start_number or start_number < 0:
-            raise InputError(f"start_number must be a non-negative integer, got {start_number!r}")
+        _check_frame_number(start_number, "start_number")
         self.fps = fps if isinstance(fps, Fraction) else Fraction(float(fps)).limit_denominator(1001)
         self.codec = codec
         self.crf = int(crf)
         self.overwrite = bool(overwrite)
+        self.resume = bool(resume)
         self.odd_size: OddSize = odd_size
         self.start_number = int(start_number)
         self.frames_written = 0
         self._size: tuple[int, int] | None = None  # (height, width) of the frames given
-        self._container: Any = None
-        self._stream: Any = None
+        self._layout: dict[str, np.dtype] | None = None  # extra EXR channels of the first frame
+        self._numbers: set[int] = set()  # frame numbers written by this writer
+        self._next_number = self.start_number
         self._closed = False
-        self.kind, self.path, self._pattern = _parse_target(os.fspath(path))
+        target = parse_target(os.fspath(path), format)
+        self.format: WriterFormat = target.format
+        self.kind = "sequence" if target.is_sequence else "video"
+        self.path, self._pattern = target.path, target.pattern
+        if self.format == "exr":
+            import_openexr()  # fail now, not after the first frame was rendered
+        self._existing: dict[int, Path] = {}
         self._check_target()
         self._commit: AbstractContextManager[Path] | None = None
+        self._encoder: VideoEncoder | None = None
+        self._tmp: Path | None = None
         if self.kind == "video":
             # The temporary file keeps the real suffix, so that FFmpeg picks the container from it.
             self._commit = atomic_path(self.path)
             self._tmp = self._commit.__enter__()
-        else:
+            self._encoder = VideoEncoder(
+                self._tmp, format=self.format, fps=self.fps, codec=codec, crf=self.crf, odd_size=odd_size  # type: ignore[arg-type]
+            )
+        elif not self.resume:
             # A sequence is many files merged into a folder that may hold others, so it is
             # staged in a folder of its own and its files renamed in one by one at the end.
-            folder = self.path.absolute()
-            self._tmp = temporary_sibling(folder)
+            self._tmp = temporary_sibling(self.path.absolute())
             self._tmp.mkdir()
 
     # -- targets ----------------------------------------------------------------------
@@ -136,33 +167,69 @@ class VideoWriter:
         if not parent.is_dir():
             raise InputError(f"folder {parent} does not exist; create it first")
         if self.kind == "video":
+            if self.resume:
+                raise InputError(f"a {self.format} video cannot be resumed frame by frame; write a png or exr sequence")
             if self.path.is_dir():
                 raise InputError(f"{self.path} is a folder; pass a file name such as {self.path / 'edit.mp4'}")
             if self.path.exists() and not self.overwrite:
                 raise OutputExistsError(f"{self.path} already exists; pass overwrite=True (--force) to replace it")
             return
+        if self.resume and self.overwrite:
+            raise InputError("resume keeps the existing frames and overwrite replaces them; pass only one")
         if self.path.exists() and not self.path.is_dir():
             raise InputError(f"{self.path} is a file; an image sequence needs a folder")
-        existing = self._existing_frames()
-        if existing and not self.overwrite:
+        self._existing = existing_frames(self.path, self._pattern)
+        if self._existing and not (self.overwrite or self.resume):
+            first = next(iter(self._existing.values()))
             raise OutputExistsError(
-                f"{self.path} already holds {len(existing)} frame(s) named like {self._pattern} "
-                f"(e.g. {existing[0].name}); pass overwrite=True (--force) to replace them"
+                f"{self.path} already holds {len(self._existing)} frame(s) named like {self._pattern} "
+                f"(e.g. {first.name}); pass overwrite=True (--force) to replace them or resume=True to keep them"
             )
 
-    def _existing_frames(self) -> list[Path]:
-        if not self.path.is_dir():
-            return []
-        regex = _pattern_regex(self._pattern)
-        return sorted(p for p in self.path.iterdir() if regex.fullmatch(p.name))
+    def existing_frame_numbers(self) -> set[int]:
+        """The source frame numbers whose files this writer keeps from before (``resume`` only).
+
+        They are the files in the target folder named exactly by the pattern when the writer
+        was opened. Without ``resume`` the set is empty: nothing from before is kept (with
+        ``overwrite`` the old frames are replaced at :meth:`close`); a video is always empty.
+        """
+        return set(self._existing) if self.resume else set()
 
     # -- writing ----------------------------------------------------------------------
 
-    def write(self, frame: np.ndarray) -> None:
-        """Append one H×W×3 uint8 RGB frame (every frame the size of the first)."""
+    def write(
+        self, frame: np.ndarray, *, channels: Mapping[str, np.ndarray] | None = None, frame_number: int | None = None
+    ) -> None:
+        """Append one frame (every frame the size of the first).
+
+        Args:
+            frame: H×W×3 RGB, uint8, or float32 sRGB-encoded in 0..1 (finite; EXR keeps values
+                outside 0..1, the 8- and 10-bit formats clip them).
+            channels: ``exr`` only: extra H×W channels by name, e.g. ``depth`` (float32 →
+                FLOAT), ``object_id`` (int32 → UINT), ``coverage`` (bool → HALF); every frame
+                must carry the same names and dtypes. Other formats refuse them.
+            frame_number: the source frame number (default: one after the previous frame,
+                ``start_number`` for the first). A sequence names the file by it; a video's
+                frames are consecutive, so there it must be that default.
+
+        Raises:
+            ShapeError: a frame or channel of the wrong shape or dtype.
+            InputError: channels for a format that cannot store them, non-finite values, a
+                frame number written twice, or a writer already closed.
+        """
         if self._closed:
             raise InputError("this VideoWriter is closed; open a new one")
-        image = check_array(frame, "frame", shape=(None, None, 3), dtype=np.uint8, hint="pass H×W×3 uint8 RGB frames")
+        image = check_array(
+            frame, "frame", shape=(None, None, 3), dtype=(np.uint8, np.float32), hint="pass H×W×3 RGB frames (uint8, or float32 in 0..1)"
+        )
+        if image.dtype == np.float32 and not np.isfinite(image).all():
+            raise InputError("frame must be finite, got NaN or infinity; pass float32 sRGB values in 0..1")
+        if channels and self.format != "exr":
+            raise InputError(
+                f"{self.format} cannot store extra channels (got {', '.join(map(str, channels))}); "
+                "write an exr sequence or leave channels out"
+            )
+        number = self._take_frame_number(frame_number)
         if self._size is None:
             if image.shape[0] < 2 or image.shape[1] < 2:
                 raise InputError(f"frames must be at least 2×2 pixels, got {image.shape[1]}×{image.shape[0]}")
@@ -172,55 +239,68 @@ class VideoWriter:
                 f"every frame must be {self._size[1]}×{self._size[0]} like the first, got "
                 f"{image.shape[1]}×{image.shape[0]} at frame {self.frames_written}"
             )
+        packed = self._pack(channels or {}) if self.format == "exr" else {}
         try:
-            if self.kind == "video":
-                self._write_video_frame(image)
+            if self._encoder is not None:
+                # ProRes holds ten bits: float frames go in as 16-bit RGB rather than 8-bit.
+                deep = self.format == "prores" and image.dtype == np.float32
+                self._encoder.encode(_as_uint16(image) if deep else _as_uint8(image), pts=self.frames_written)
             else:
-                self._write_png(image)
+                self._write_sequence_frame(image, packed, number)
         except BaseException:
             self.abort()
             raise
+        self._numbers.add(number)
+        self._next_number = number + 1
         self.frames_written += 1
 
-    def _write_png(self, image: np.ndarray) -> None:
+    def _take_frame_number(self, frame_number: int | None) -> int:
+        if frame_number is None:
+            return self._next_number
+        _check_frame_number(frame_number, "frame_number")
+        number = int(frame_number)
+        if self.kind == "video" and number != self._next_number:
+            raise InputError(
+                f"a video's frames are consecutive: expected frame_number {self._next_number}, got {number}; "
+                "write a png or exr sequence to skip frames"
+            )
+        if number in self._numbers:
+            raise InputError(f"frame {number} was already written to {self.path}; each frame number is written once")
+        return number
+
+    def _pack(self, channels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        assert self._size is not None  # set by write() before packing
+        packed = pack_channels(channels, height=self._size[0], width=self._size[1])
+        layout = {name: values.dtype for name, values in packed.items()}
+        if self._layout is None:
+            self._layout = layout
+        elif layout != self._layout:
+            raise InputError(
+                f"every EXR frame must carry the channels of the first ({_layout_text(self._layout)}), "
+                f"got {_layout_text(layout)} at frame {self.frames_written}"
+            )
+        return packed
+
+    def _write_sequence_frame(self, image: np.ndarray, packed: dict[str, np.ndarray], number: int) -> None:
+        name = self._pattern % number
+        if not self.resume:
+            assert self._tmp is not None  # the staging folder of a sequence without resume
+            self._encode_image(self._tmp / name, image, packed)
+            return
+        self.path.mkdir(exist_ok=True)
+        with atomic_path(self.path / name) as tmp:
+            self._encode_image(tmp, image, packed)
+
+    def _encode_image(self, path: Path, image: np.ndarray, packed: dict[str, np.ndarray]) -> None:
+        if self.format == "exr":
+            encoded = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
+            write_exr(path, srgb_to_linear(encoded), packed, fps=self.fps)
+            return
         import cv2
 
-        name = self._pattern % (self.start_number + self.frames_written)
-        if not cv2.imwrite(str(self._tmp / name), np.ascontiguousarray(image[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 3]):
-            raise InputError(f"could not write {self._tmp / name}; check the disk and permissions")
-
-    def _open_video(self, height: int, width: int) -> None:
-        import av
-
-        # MP4/MOV with the index up front, so that a browser or a review tool can start playing at once.
-        options = {"movflags": "+faststart"} if self.path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
-        self._container = av.open(str(self._tmp), mode="w", options=options)
-        try:
-            stream = self._container.add_stream(self.codec, rate=self.fps)
-        except ValueError as error:
-            raise InputError(f"FFmpeg has no encoder {self.codec!r} ({error}); use libx264") from error
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": str(self.crf)} if self.codec in _CRF_CODECS else {}
-        # Tag what the pixels are, so that players decode the colours we encoded: BT.709
-        # matrix, primaries and transfer, limited range (FFmpeg's value 1 for each).
-        context = stream.codec_context
-        for attribute in ("colorspace", "color_range", "color_primaries", "color_trc"):
-            setattr(context, attribute, 1)
-        self._stream = stream
-
-    def _write_video_frame(self, image: np.ndarray) -> None:
-        import av
-        from av.video.reformatter import ColorRange, Colorspace
-
-        image = _even_size(image, self.odd_size)
-        if self._container is None:
-            self._open_video(image.shape[0], image.shape[1])
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-        frame = frame.reformat(format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG)
-        frame.pts = self.frames_written
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        bgr = np.ascontiguousarray(_as_uint8(image)[:, :, ::-1])
+        if not cv2.imwrite(str(path), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
+            raise InputError(f"could not write {path}; check the disk and permissions")
 
     # -- ending -----------------------------------------------------------------------
 
@@ -228,22 +308,21 @@ class VideoWriter:
         """Finish the file (or sequence) and move it into place; returns the target path.
 
         Raises:
-            InputError: no frame was written (nothing is created).
+            InputError: no frame was written (nothing is created); with ``resume`` only when
+                the folder held no frames either.
         """
         if self._closed:
             return self.path
-        if self.frames_written == 0:
+        if self.frames_written == 0 and not (self.resume and self._existing):
             self.abort()
             raise InputError(f"no frames were written to {self.path}; nothing was created")
         try:
-            if self.kind == "video":
-                for packet in self._stream.encode():
-                    self._container.mux(packet)
-                self._container.close()
-                self._container = None
+            if self._encoder is not None:
+                self._encoder.finish()
                 commit, self._commit = self._commit, None
+                assert commit is not None  # entered in __init__ for every video
                 commit.__exit__(None, None, None)  # renames the finished file onto the target
-            else:
+            elif not self.resume:
                 self._commit_sequence()
         except BaseException:
             self.abort()
@@ -253,30 +332,30 @@ class VideoWriter:
         return self.path
 
     def _commit_sequence(self) -> None:
+        assert self._tmp is not None  # the staging folder of a sequence without resume
         self.path.mkdir(exist_ok=True)
         if self.overwrite:
-            for stale in self._existing_frames():
+            for stale in existing_frames(self.path, self._pattern).values():
                 stale.unlink()
         for staged in sorted(self._tmp.iterdir()):
             os.replace(staged, self.path / staged.name)
         self._tmp.rmdir()
 
     def abort(self) -> None:
-        """Stop without creating the output; temporary files are removed."""
+        """Stop without creating the output; temporary files are removed.
+
+        With ``resume``, the frames already renamed into the folder stay (each is complete).
+        """
         if self._closed:
             return
         self._closed = True
-        if self._container is not None:
-            try:
-                self._container.close()
-            except Exception as error:  # cleaning up after a failure must not hide it
-                log.debug("closing the unfinished container failed: %s", error)
-            self._container = None
+        if self._encoder is not None:
+            self._encoder.discard()
         if self._commit is not None:
             commit, self._commit = self._commit, None
             # Leaving the atomic_path block with an exception removes its temporary file.
             commit.__exit__(_Discarded, _Discarded(), None)
-        elif self._tmp.is_dir():
+        elif self._tmp is not None and self._tmp.is_dir():
             shutil.rmtree(self._tmp, ignore_errors=True)
 
     def __enter__(self) -> VideoWriter:
@@ -301,32 +380,34 @@ def write_video(
     overwrite: bool = False,
     odd_size: OddSize = "pad",
     start_number: int = 0,
+    format: WriterFormat | None = None,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
-    """Write H×W×3 uint8 RGB frames to a video file or a PNG sequence, atomically.
+    """Write H×W×3 RGB frames (uint8, or float32 sRGB in 0..1) to a video file or a sequence, atomically.
 
     Args:
         path: ``*.mp4`` / ``.mov`` / ``.m4v`` / ``.mkv`` for video; a folder, or a path with a
-            ``%0Nd`` pattern such as ``out/frame_%06d.png``, for a PNG sequence.
+            ``%0Nd`` pattern such as ``out/frame_%06d.png`` or ``.exr``, for a sequence.
         frames: the frames, all the same size (any iterable; consumed once).
         fps: frames per second.
-        codec: FFmpeg video encoder (H.264 through ``libx264`` by default, ``yuv420p``).
+        codec: FFmpeg video encoder for ``mp4`` (H.264 through ``libx264`` by default, ``yuv420p``).
         crf: constant rate factor (18 ≈ visually lossless).
         overwrite: replace an existing target.
-        odd_size: ``pad`` (repeat the last row/column) or ``crop`` odd sizes for video.
-        start_number: number of the first frame of a PNG sequence.
+        odd_size: ``pad`` (repeat the last row/column) or ``crop`` odd sizes for H.264 video.
+        start_number: source frame number of the first frame of a sequence.
+        format: ``mp4``, ``png``, ``exr`` or ``prores``; ``None`` chooses from the path.
         progress: optional ``progress(stage, done, total)`` callback (``total`` 0 when unknown).
 
     Returns:
         The path written.
 
     Raises:
-        InputError: a bad path, suffix, frame or parameter, or no frames.
+        InputError: a bad path, suffix, format, frame or parameter, or no frames.
         OutputExistsError: the target exists and ``overwrite`` is False.
     """
     total = len(frames) if hasattr(frames, "__len__") else 0
     with VideoWriter(
-        path, fps=fps, codec=codec, crf=crf, overwrite=overwrite, odd_size=odd_size, start_number=start_number
+        path, fps=fps, codec=codec, crf=crf, overwrite=overwrite, odd_size=odd_size, start_number=start_number, format=format
     ) as writer:
         for frame in frames:
             writer.write(frame)
@@ -338,43 +419,24 @@ def write_video(
 # ----------------------------------------------------------------------------------------
 
 
-def _parse_target(text: str) -> tuple[str, Path, str]:
-    """(kind, path, frame pattern): kind ``video`` (path = file) or ``sequence`` (path = folder)."""
-    if not text:
-        raise InputError("the output path is empty; pass a file such as edit.mp4 or a folder")
-    path = Path(text)
-    patterns = _PATTERN.findall(path.name)
-    if "%" in str(path.parent):
-        raise InputError(f"a frame-number pattern may appear only in the file name, got {text}")
-    if patterns or "%" in path.name:
-        if len(patterns) != 1 or path.name.count("%") != 1:
-            raise InputError(f"an image-sequence path needs exactly one %0Nd pattern in its name (frame_%06d.png), got {text}")
-        suffix = path.suffix.lower()
-        if suffix in _EXR_SUFFIXES:
-            raise InputError(f"EXR sequences are not supported yet, got {text}; use .png")
-        if suffix != ".png":
-            raise InputError(f"image sequences are written as PNG, got suffix {path.suffix!r} in {text}; use .png")
-        return "sequence", path.parent, path.name
-    suffix = path.suffix.lower()
-    if path.is_dir() or text.endswith(("/", os.sep)) or not suffix:
-        return "sequence", path, DEFAULT_FRAME_PATTERN
-    if suffix in VIDEO_SUFFIXES:
-        return "video", path, ""
-    if suffix in _EXR_SUFFIXES or suffix == ".png":
-        raise InputError(f"{text} names one image; for a sequence pass a folder or a pattern such as frame_%06d{suffix}")
-    raise InputError(f"cannot write video to {text}: unknown suffix {path.suffix!r}; use one of {', '.join(VIDEO_SUFFIXES)}, "
-                     "a folder, or a frame_%06d.png pattern")
+def _check_frame_number(value: object, name: str) -> None:
+    try:
+        ok = not isinstance(value, bool) and int(value) == value and value >= 0  # type: ignore[call-overload, operator]
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    head, digits, tail = _PATTERN.split(pattern, maxsplit=1)
-    return re.compile(re.escape(head) + rf"\d{{{int(digits)},}}" + re.escape(tail))
-
-
-def _even_size(image: np.ndarray, odd_size: OddSize) -> np.ndarray:
-    h, w = image.shape[:2]
-    if h % 2 == 0 and w % 2 == 0:
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
         return image
-    if odd_size == "crop":
-        return image[: h - h % 2, : w - w % 2]
-    return np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _as_uint16(image: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(image, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+def _layout_text(layout: dict[str, np.dtype]) -> str:
+    return ", ".join(f"{name} {dtype}" for name, dtype in layout.items()) or "none"

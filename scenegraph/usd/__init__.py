@@ -15,7 +15,9 @@ from ._objects import ObjectLayer, author_object_layer, read_object_layers
 from ._png import read_image, write_png
 from ._read import read_camera_track, read_points
 from ._schema import (
+    ATTR_DEPTH_MAPS,
     ATTR_FRAME_NUMBERS,
+    ATTR_INSTANCE_MAPS,
     ATTR_K,
     BACKGROUND_PATH,
     DEFAULT_CAMERA_PATH,
@@ -32,7 +34,7 @@ from ._schema import (
     WORLD_PATH,
 )
 from ._stage import as_stage, export_layer, layer_data, open_stage, tf_reason
-from ._summary import scene_summary
+from ._summary import frame_asset_paths, scene_summary
 from ._validate import StageValidation, validate_stage
 from ._write import write_scene
 
@@ -48,11 +50,14 @@ __all__ = [
     "read_camera_track",
     "read_object_layers",
     "read_scene_meshes",
+    "frame_asset_paths",
     "scene_summary",
     "validate_stage",
     "write_scene",
     # the schema
+    "ATTR_DEPTH_MAPS",
     "ATTR_FRAME_NUMBERS",
+    "ATTR_INSTANCE_MAPS",
     "ATTR_K",
     "BACKGROUND_PATH",
     "DEFAULT_CAMERA_PATH",

@@ -17,7 +17,7 @@ from ._read import read_camera_track
 from ._schema import ATTR_DEPTH_MAPS, ATTR_INSTANCE_MAPS, BACKGROUND_PATH, DEFAULT_CAMERA_PATH, EDITS_FILE
 from ._stage import as_stage, layer_data
 
-__all__ = ["scene_summary"]
+__all__ = ["scene_summary", "frame_asset_paths"]
 
 
 def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_PATH) -> dict[str, Any]:
@@ -97,3 +97,16 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
         "missing_instance_maps": sum(1 for asset in instance_maps if not asset.resolvedPath),
         "objects": read_object_layers(stage),
     }
+
+
+def frame_asset_paths(path_or_stage: str | Path | Usd.Stage, attribute: str, *, camera: str = DEFAULT_CAMERA_PATH) -> list[Path | None]:
+    """The per-frame files a camera references (``sceneforge:depthMaps``, ``sceneforge:instanceMaps``),
+    resolved; None for a file that does not resolve. Empty when the camera has none.
+
+    Raises:
+        SceneFileError: the stage cannot be opened.
+    """
+    stage = as_stage(path_or_stage, require_world=False)
+    attr = stage.GetPrimAtPath(camera).GetAttribute(attribute)
+    assets = list(attr.Get() or []) if attr.IsValid() else []
+    return [Path(asset.resolvedPath) if asset.resolvedPath else None for asset in assets]

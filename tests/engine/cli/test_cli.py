@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,25 +14,6 @@ import pytest
 from sceneforge.engine.cli import build_parser, main
 from sceneforge.scenegraph import FrameStatus, read_camera_track, rotation_angle, similarity_from_points, validate_stage
 from tests.conftest import DEMO_DIR
-
-
-@pytest.fixture(scope="module")
-def demo_shot(tmp_path_factory) -> Path:
-    """The demo clip reconstructed once through the command line (a real subprocess), at half size."""
-    shot = tmp_path_factory.mktemp("demo") / "shot"
-    done = subprocess.run(
-        [sys.executable, "-m", "sceneforge.engine.cli", "reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot),
-         "--max-size", "320", "--texture-size", "512"],
-        capture_output=True, text=True, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Scene written" in done.stdout
-    return shot
-
-
-@pytest.fixture(scope="module")
-def truth() -> dict:
-    return json.loads((DEMO_DIR / "ground_truth.json").read_text())
 
 
 def test_demo_writes_the_scene_layers_and_report(demo_shot):
@@ -225,7 +205,7 @@ def test_render_matches_the_plate_where_it_has_geometry(demo_shot, tmp_path):
     from sceneforge.reconstruct import read_frames
 
     pngs = tmp_path / "pngs"
-    assert main(["-q", "render", str(demo_shot), "-o", str(pngs), "--start", "40", "--end", "41", "--no-fill"]) == 0
+    assert main(["-q", "render", str(demo_shot), "-o", str(pngs), "--start", "40", "--end", "41", "--mode", "cg", "--no-fill"]) == 0
     rendered = np.asarray(Image.open(pngs / "frame_000040.png")).astype(np.float64)
     plate = read_frames(DEMO_DIR / "room.mp4", start=40, end=42, max_size=320).images[0].astype(np.float64)
     covered = rendered.sum(axis=2) > 0
@@ -233,7 +213,7 @@ def test_render_matches_the_plate_where_it_has_geometry(demo_shot, tmp_path):
     psnr = 10 * np.log10(255.0**2 / np.mean((rendered[covered] - plate[covered]) ** 2))
     assert psnr > 18.0
     filled_dir = tmp_path / "filled"
-    assert main(["-q", "render", str(demo_shot), "-o", str(filled_dir), "--start", "40", "--end", "41"]) == 0
+    assert main(["-q", "render", str(demo_shot), "-o", str(filled_dir), "--start", "40", "--end", "41", "--mode", "cg"]) == 0
     filled = np.asarray(Image.open(filled_dir / "frame_000040.png")).astype(np.float64)
     # Geometry is untouched (but for silhouette pixels the lens resampling blends with the void).
     assert np.mean(np.all(filled[covered] == rendered[covered], axis=-1)) > 0.98
@@ -293,18 +273,6 @@ def test_export_glb_and_bad_export_options(demo_shot, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--images" in err
     assert not (tmp_path / "p.ply").exists()
-
-
-@pytest.fixture()
-def edited_shot(demo_shot, tmp_path) -> Path:
-    """A private copy of the demo shot's scene files (the run folder is linked, not copied)."""
-    shot = tmp_path / "shot"
-    shot.mkdir()
-    for name in ("scene.usda", "edits.usda", "reconstruction.usda"):
-        shutil.copy(demo_shot / name, shot / name)
-    shutil.copytree(demo_shot / "textures", shot / "textures")
-    (shot / "run").symlink_to(demo_shot / "run")
-    return shot
 
 
 def test_edit_commands_write_only_the_edits_layer(edited_shot, tmp_path, capsys):

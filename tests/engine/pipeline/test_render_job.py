@@ -16,7 +16,7 @@ def _frames(folder):
 
 def test_moving_object_is_drawn_where_each_frame_puts_it(shot, tmp_path):  # noqa: F811
     out = tmp_path / "pngs"
-    result = render_scene(RenderConfig(scene=shot, output=out, fill=False))
+    result = render_scene(RenderConfig(scene=shot, output=out, mode="cg", fill=False))
     frames = _frames(out)
     assert result.num_frames == len(frames) == 6
     # The ball is a flat quad coloured 60, 120, 180 on its three frames and hidden elsewhere.

@@ -162,7 +162,7 @@ def test_a_failed_sequence_leaves_the_folder_as_it_was(tmp_path):
     [
         ("clip.avi2", "unknown suffix"),
         ("frame.png", "names one image"),
-        ("frames_%06d.exr", "EXR"),
+        ("frames_%06d.tif", "PNG or EXR"),
         ("frames_%06d.jpg", "PNG"),
         ("frames_%d_%04d.png", "exactly one"),
         ("missing/clip.mp4", "does not exist"),
@@ -174,8 +174,8 @@ def test_bad_paths_are_refused(tmp_path, name, message):
 
 
 def test_bad_frames_and_parameters_are_refused(tmp_path):
-    with pytest.raises(ShapeError, match="uint8"):
-        write_video(tmp_path / "a.mp4", [np.zeros((8, 8, 3), np.float32)], fps=24)
+    with pytest.raises(ShapeError, match="uint8 or float32"):
+        write_video(tmp_path / "a.mp4", [np.zeros((8, 8, 3), np.float64)], fps=24)
     with pytest.raises(ShapeError, match="H×W×3"):
         write_video(tmp_path / "a.mp4", [np.zeros((8, 8), np.uint8)], fps=24)
     with pytest.raises(InputError, match="fps"):

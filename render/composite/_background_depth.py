@@ -1,0 +1,128 @@
+"""Depth of the background behind what an edit removed, where the background mesh has none.
+
+The background mesh is fused from what the frames saw, so behind an object that stood in
+every frame it has a hole. Filling that hole smoothly (in inverse depth) bends the floor up
+into the wall behind a table; reprojection through such a depth finds nothing, because the
+other frames saw the real floor and wall. Man-made backgrounds are mostly planes, so the
+planes around the hole are fitted (RANSAC on the background around it) and each hole pixel
+takes the nearest plane its ray meets behind the removed object — inside a room, the
+surface a ray meets first is the nearest plane, which continues a floor under the table
+and a wall down to the floor. What no plane explains is filled smoothly as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sceneforge.scenegraph import Intrinsics
+
+from ..hole_filling._push_pull import fill_holes
+
+__all__ = ["background_depth", "fit_planes"]
+
+
+def fit_planes(
+    points: np.ndarray, *, threshold: float, max_planes: int = 4, min_share: float = 0.05, iterations: int = 300, seed: int = 0
+) -> list[np.ndarray]:
+    """Planes (4-vectors ``n, d`` with ``n·p + d = 0``, ``|n| = 1``) found one after another by RANSAC.
+
+    A plane is kept while it holds at least ``min_share`` of the points it started from; its
+    inliers (within ``threshold``) are removed before the next search.
+    """
+    rng = np.random.default_rng(seed)
+    planes: list[np.ndarray] = []
+    remaining = points
+    total = len(points)
+    for _ in range(max_planes):
+        if len(remaining) < max(3, min_share * total):
+            break
+        picks = rng.integers(0, len(remaining), size=(iterations, 3))
+        a, b, c = remaining[picks[:, 0]], remaining[picks[:, 1]], remaining[picks[:, 2]]
+        normals = np.cross(b - a, c - a)
+        norms = np.linalg.norm(normals, axis=1)
+        good = norms > 1e-12
+        if not good.any():
+            break
+        normals = normals[good] / norms[good, None]
+        offsets = -np.einsum("ij,ij->i", normals, a[good])
+        distances = np.abs(remaining @ normals.T + offsets)
+        counts = (distances < threshold).sum(axis=0)
+        best = int(np.argmax(counts))
+        if counts[best] < min_share * total:
+            break
+        inliers = distances[:, best] < threshold
+        # Refit on the inliers (least squares), for a plane not tied to three noisy points.
+        centre = remaining[inliers].mean(axis=0)
+        _, _, vt = np.linalg.svd(remaining[inliers] - centre, full_matrices=False)
+        normal = vt[-1]
+        planes.append(np.append(normal, -normal @ centre))
+        remaining = remaining[~inliers]
+    return planes
+
+
+def background_depth(
+    depth: np.ndarray,
+    known: np.ndarray,
+    hole: np.ndarray,
+    intrinsics: Intrinsics,
+    *,
+    behind: np.ndarray | None = None,
+    fit_on: np.ndarray | None = None,
+    ring_px: int = 25,
+    max_points: int = 6000,
+) -> np.ndarray:
+    """``depth`` completed over ``hole``: planes fitted around it where they explain it, else smooth.
+
+    Args:
+        depth: H×W float32 z-depth of the background where ``known``.
+        known: H×W bool, pixels whose depth is the background's (the mesh covers them).
+        hole: H×W bool, pixels that need a background depth.
+        intrinsics: the camera the depth is seen from.
+        behind: H×W float32, optional: a hole pixel's background lies behind this depth (the
+            removed object's own depth there); 0 for no constraint.
+        fit_on: H×W bool, optional: only these known pixels carry the planes (the background
+            itself, not the objects standing on it).
+        ring_px: width of the band around the hole whose known depth the planes are fitted to.
+        max_points: at most this many band pixels are used for the fit.
+
+    Returns:
+        H×W float32 depth, equal to ``depth`` where known; 0 where nothing could be said.
+    """
+    import cv2
+
+    out = np.where(known, depth, 0.0).astype(np.float32)
+    missing = hole & ~known
+    if not missing.any():
+        return out
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+    ring = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & known & (depth > 0)
+    if fit_on is not None:
+        ring &= fit_on
+    rows, cols = np.nonzero(ring)
+    if len(rows) >= 30:
+        if len(rows) > max_points:
+            keep = np.random.default_rng(0).choice(len(rows), max_points, replace=False)
+            rows, cols = rows[keep], cols[keep]
+        uv = np.column_stack([cols + 0.5, rows + 0.5])
+        points = intrinsics.unproject(uv, depth[rows, cols].astype(np.float64))
+        threshold = 0.01 * float(np.median(points[:, 2]))
+        planes = fit_planes(points, threshold=threshold)
+        if planes:
+            mr, mc = np.nonzero(missing)
+            rays = intrinsics.unproject(np.column_stack([mc + 0.5, mr + 0.5]), np.ones(len(mr)))
+            floor = np.zeros(len(mr)) if behind is None else behind[mr, mc].astype(np.float64) * 0.98
+            best = np.full(len(mr), np.inf)
+            for plane in planes:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    z = -plane[3] / (rays @ plane[:3])
+                ok = np.isfinite(z) & (z > 0) & (z > floor)
+                best = np.where(ok & (z < best), z, best)
+            solved = np.isfinite(best)
+            out[mr[solved], mc[solved]] = best[solved].astype(np.float32)
+    still = missing & (out <= 0)
+    have = out > 0
+    if still.any() and have.any():
+        inverse = np.where(have, 1.0 / np.maximum(out, 1e-6), 0.0).astype(np.float32)[..., None]
+        smooth = fill_holes(inverse, have)[..., 0]
+        out[still] = 1.0 / np.maximum(smooth[still], 1e-6)
+    return out
