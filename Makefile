@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(VENV)/bin/sceneforge reconstruct assets/demo/room.mp4 -o $(DEMO_OUT) --force
 	$(VENV)/bin/sceneforge info $(DEMO_OUT)/scene.usda --validate
-	$(VENV)/bin/sceneforge render $(DEMO_OUT)/scene.usda -o $(DEMO_OUT)/render.mp4 --force
-	@echo "Open $(DEMO_OUT)/scene.usda in Blender (File > Import > USD) or usdview; $(DEMO_OUT)/render.mp4 is the scene rendered back through its camera."
+	$(VENV)/bin/sceneforge render $(DEMO_OUT) -o $(DEMO_OUT)/render_cg.mp4 --mode cg --force
+	$(VENV)/bin/sceneforge edit $(DEMO_OUT) delete object_01
+	$(VENV)/bin/sceneforge render $(DEMO_OUT) -o $(DEMO_OUT)/edit.mp4 --force
+	@echo "Open $(DEMO_OUT)/scene.usda in Blender (File > Import > USD) or usdview; $(DEMO_OUT)/render_cg.mp4 is the scene rendered back through its camera as CG, $(DEMO_OUT)/edit.mp4 the footage with object_01 deleted."
 
 test: $(STAMP)
 	$(PY) -m pytest -q

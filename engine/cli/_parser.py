@@ -119,15 +119,19 @@ def backend_options_from_args(args: argparse.Namespace) -> dict[str, dict[str, A
     return out
 
 
-
 def _add_render_parser(sub: Any) -> None:
     ren = sub.add_parser(
-        "render", help="render a scene through its camera to a video or images",
+        "render", help="render a scene, edits included, composited over its footage (or as CG)",
         description=(
-            "Render a scene's meshes (background, objects) through a USD camera — the plate camera by "
-            "default — for every frame of the shot or a range, to an MP4 (H.264) or a PNG sequence."
+            "Render a scene through a USD camera — the plate camera by default — for every frame of the shot "
+            "or a range. By default the edited scene is composited over the original footage: untouched pixels "
+            "are the plate, what an edit reveals is reprojected from other frames, what no frame saw is invented "
+            "once and kept consistent over time, moved or inserted objects are drawn with a depth test, and a "
+            "changed camera path is rendered from the nearest frames. --mode cg renders the meshes alone. "
+            "Writes H.264 MP4, PNG or OpenEXR sequences (with depth, object id, coverage and source passes), "
+            "or ProRes 4444."
         ),
-        epilog="Example: sceneforge render shot/scene.usda -o edit.mp4 --start 10 --end 60",
+        epilog="Example: sceneforge render shot/ -o edit.mp4 --start 10 --end 60",
     )
     add_config_arguments(ren, RenderConfig)
 

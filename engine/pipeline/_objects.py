@@ -88,15 +88,16 @@ class ObjectsOutcome:
     """N×H×W bool, True on objects classified moving (None when every object is static)."""
 
     def __post_init__(self) -> None:
-        if len(self.tracked) != len(self.layers):
-            raise InputError(f"one layer per tracked object expected, got {len(self.layers)} for {len(self.tracked)}")
+        if len(self.layers) > len(self.tracked):
+            # Lifting may drop an object it cannot place (no depth on it), never add one.
+            raise InputError(f"at most one layer per tracked object expected, got {len(self.layers)} for {len(self.tracked)}")
         if self.instances is None:
             if self.tracked or self.moving is not None or self.instance_paths is not None:
                 raise InputError("objects without instance maps must have no layers, moving masks or instance paths")
             return
         instances = check_array(self.instances, "instances", shape=(None, None, None), dtype=np.int32)
-        if int(instances.max(initial=0)) > len(self.layers):
-            raise InputError(f"instance ids must be 0..{len(self.layers)}, got {int(instances.max())}")
+        if int(instances.max(initial=0)) > len(self.tracked):
+            raise InputError(f"instance ids must be 0..{len(self.tracked)}, got {int(instances.max())}")
         if self.moving is not None:
             check_array(self.moving, "moving", shape=instances.shape, dtype=bool)
         if self.instance_paths is not None and len(self.instance_paths) != len(instances):

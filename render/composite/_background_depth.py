@@ -23,15 +23,17 @@ __all__ = ["background_depth", "fit_planes"]
 
 def fit_planes(
     points: np.ndarray, *, threshold: float, max_planes: int = 4, min_share: float = 0.05, iterations: int = 300, seed: int = 0
-) -> list[np.ndarray]:
-    """Planes (4-vectors ``n, d`` with ``n·p + d = 0``, ``|n| = 1``) found one after another by RANSAC.
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Planes found one after another by RANSAC, each with its inliers.
 
-    A plane is kept while it holds at least ``min_share`` of the points it started from; its
-    inliers (within ``threshold``) are removed before the next search.
+    A plane is a 4-vector ``(n, d)`` with ``n·p + d = 0`` and ``|n| = 1``; it is kept while it
+    holds at least ``min_share`` of the points; its inliers (within ``threshold``, indices
+    into ``points``) are removed before the next search.
     """
     rng = np.random.default_rng(seed)
-    planes: list[np.ndarray] = []
+    planes: list[tuple[np.ndarray, np.ndarray]] = []
     remaining = points
+    index = np.arange(len(points))
     total = len(points)
     for _ in range(max_planes):
         if len(remaining) < max(3, min_share * total):
@@ -55,8 +57,8 @@ def fit_planes(
         centre = remaining[inliers].mean(axis=0)
         _, _, vt = np.linalg.svd(remaining[inliers] - centre, full_matrices=False)
         normal = vt[-1]
-        planes.append(np.append(normal, -normal @ centre))
-        remaining = remaining[~inliers]
+        planes.append((np.append(normal, -normal @ centre), index[inliers]))
+        remaining, index = remaining[~inliers], index[~inliers]
     return planes
 
 
@@ -111,11 +113,17 @@ def background_depth(
             mr, mc = np.nonzero(missing)
             rays = intrinsics.unproject(np.column_stack([mc + 0.5, mr + 0.5]), np.ones(len(mr)))
             floor = np.zeros(len(mr)) if behind is None else behind[mr, mc].astype(np.float64) * 0.98
+            # A plane continues into the hole only near where it was seen: a table top seen
+            # below a removed ball does not extend up to the wall behind the ball's top.
+            reach = max(8.0, 0.5 * float(np.sqrt(hole.sum())))
             best = np.full(len(mr), np.inf)
-            for plane in planes:
+            for plane, inliers in planes:
+                seen_at = np.ones(hole.shape, np.uint8)
+                seen_at[rows[inliers], cols[inliers]] = 0
+                near = cv2.distanceTransform(seen_at, cv2.DIST_L2, 3)[mr, mc] <= reach
                 with np.errstate(divide="ignore", invalid="ignore"):
                     z = -plane[3] / (rays @ plane[:3])
-                ok = np.isfinite(z) & (z > 0) & (z > floor)
+                ok = near & np.isfinite(z) & (z > 0) & (z > floor)
                 best = np.where(ok & (z < best), z, best)
             solved = np.isfinite(best)
             out[mr[solved], mc[solved]] = best[solved].astype(np.float32)

@@ -23,10 +23,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from sceneforge.scenegraph import CameraTrack, Frames, InputError, check_array
+from sceneforge.scenegraph.usd import OBJECTS_PATH
 
 from ..hole_filling._push_pull import fill_holes
 from ..scene._scene_passes import FramePasses
@@ -37,6 +39,8 @@ from ._reproject import SourceView, exposure_gain, pixel_points, reproject
 __all__ = ["Compositor", "CompositeFrame", "CompositeConfig", "SOURCE_CODES"]
 
 log = logging.getLogger(__name__)
+
+_OBJECTS = OBJECTS_PATH + "/"
 
 PLATE, REPROJECTED, INVENTED, RENDERED = 0, 1, 2, 3
 SOURCE_CODES = {"plate": PLATE, "reprojected": REPROJECTED, "invented": INVENTED, "rendered": RENDERED}
@@ -51,18 +55,25 @@ class CompositeConfig:
 
     near_sources: int = 12
     """Frames of the plate nearest in time tried first for each target frame..."""
-    far_sources: int = 48
+    far_sources: int = 24
     """...then this many more, spread evenly over the rest of the shot (what a removed
     object hid is often seen only from the far end of a camera move)."""
     depth_tolerance: float = 0.03
     """A source saw a point when its depth there agrees within this relative difference."""
-    halo_px: float = 3.0
+    halo_px: float = 4.0
     """Revealed regions grow by this many pixels (at 640 px wide) over the removed object's
     rendered outline, so no rim of it stays where the mesh was a little smaller."""
     feather_px: float = 2.0
     """Width of the band outside a filled region over which the fill fades into the plate."""
+    inpaint: Literal["shift-map", "telea"] = "shift-map"
+    """How what no frame saw is invented: shift-map (OpenCV xphoto; copies texture from the
+    background elsewhere in the frame, so floors and walls continue) or Telea (smooth
+    diffusion from the border; fast, blurry). Regions under ``shift_map_min_share`` of the
+    frame use Telea either way."""
+    shift_map_min_share: float = 0.003
+    """Smallest invented region, as a share of the frame, worth the shift-map's cost."""
     inpaint_radius_px: float = 5.0
-    """Neighbourhood of OpenCV's inpainting (Telea) for what no frame saw."""
+    """Neighbourhood of Telea's inpainting."""
     max_inventions: int = 8
     """Inpainted frames kept as sources for later frames."""
 
@@ -145,7 +156,7 @@ class Compositor:
         objects = dict(instance_objects or {})
         self._changed_instances = np.array([i for i, p in objects.items() if p in edits.changed_objects], np.int64)
         self._moving_instances = np.array([i for i, p in objects.items() if p in edits.moving_objects], np.int64)
-        self._unusable: dict[tuple[int, bool], np.ndarray] = {}  # usable masks, per source and moving_ok
+        self._usable_masks: dict[tuple[int, bool], np.ndarray] = {}
 
     # -- ids -------------------------------------------------------------------------
 
@@ -159,12 +170,16 @@ class Compositor:
     def _ids_of(self, paths: frozenset[str]) -> np.ndarray:
         return np.array(sorted(self._paths.setdefault(p, len(self._paths)) for p in paths), np.int32)
 
+    def _objects_in(self, frame: FramePasses) -> np.ndarray:
+        """H×W bool: pixels where ``frame`` shows an object (nothing to copy background texture from)."""
+        return frame.passes.coverage & ~self._is_background(frame)
+
     def _is_background(self, frame: FramePasses) -> np.ndarray:
         """H×W bool: pixels where ``frame`` shows the background layer."""
         return np.isin(self._path_ids(frame), self._background_ids())
 
     def _background_ids(self) -> np.ndarray:
-        return np.array([i for p, i in self._paths.items() if p and not p.startswith("/World/Objects/")], np.int32)
+        return np.array([i for p, i in self._paths.items() if p and not p.startswith(_OBJECTS)], np.int32)
 
     # -- frames ----------------------------------------------------------------------
 
@@ -238,7 +253,7 @@ class Compositor:
         fill[rows[found.found], cols[found.found]] = colour[found.found]
         unseen = region & ~filled
         if unseen.any():
-            self._invent(edited, unseen, fill, depth)
+            self._invent(edited, unseen, fill, depth, keep_out=self._objects_in(edited))
         # Inside the region the fill replaces the plate; over the band outside it fades out.
         dist = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, 3)
         alpha = np.where(region, 1.0, np.clip(1.0 - dist / (feather + 1), 0.0, 1.0) * (band & filled)).astype(np.float32)
@@ -266,7 +281,7 @@ class Compositor:
         source[drawn] = RENDERED
         unseen = source == INVENTED
         if unseen.any():
-            self._invent(edited, unseen, rgb, depth)
+            self._invent(edited, unseen, rgb, depth, keep_out=self._objects_in(edited))
         return rgb, source
 
     # -- sources ---------------------------------------------------------------------
@@ -298,7 +313,7 @@ class Compositor:
         """Plate pixels of frame ``s`` that may fill other frames: not on (or at the rim of) an
         edited object, nor on a moving one unless ``moving_ok``."""
         key = (s, moving_ok)
-        if key not in self._unusable:
+        if key not in self._usable_masks:
             plate = self._plate[s]
             bad = np.isin(plate.path_ids, self._changed_ids)
             if not moving_ok:
@@ -307,8 +322,8 @@ class Compositor:
                 bad |= np.isin(self._instances[s], self._changed_instances)
                 if not moving_ok:
                     bad |= np.isin(self._instances[s], self._moving_instances)
-            self._unusable[key] = ~(self._grow(bad) if bad.any() else bad)
-        return self._unusable[key]
+            self._usable_masks[key] = ~(self._grow(bad) if bad.any() else bad)
+        return self._usable_masks[key]
 
     def _source(self, s: int, *, moving_ok: bool) -> SourceView:
         plate = self._plate[s]
@@ -331,11 +346,12 @@ class Compositor:
 
     # -- invention -------------------------------------------------------------------
 
-    def _invent(self, edited: FramePasses, unseen: np.ndarray, image: np.ndarray, depth: np.ndarray) -> None:
+    def _invent(
+        self, edited: FramePasses, unseen: np.ndarray, image: np.ndarray, depth: np.ndarray, *, keep_out: np.ndarray
+    ) -> None:
         """Fill ``unseen`` in ``image``: from earlier inventions where they saw the point, else by
-        inpainting here — which then becomes a source for later frames."""
-        import cv2
-
+        inpainting here — which then becomes a source for later frames. Texture is never
+        copied from ``keep_out`` (objects in front of the background)."""
         rows, cols = np.nonzero(unseen & (depth > 0))
         if len(rows) and self._inventions:
             points = pixel_points(edited.intrinsics, edited.world_from_cam, rows, cols, depth[rows, cols])
@@ -348,24 +364,50 @@ class Compositor:
         if not left.any():
             return
         as_uint8 = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
-        radius = max(1.0, self.config.inpaint_radius_px * self._scale)
-        painted = cv2.inpaint(as_uint8, left.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        painted = self._inpaint(as_uint8, left, keep_out)
         image[left] = painted[left].astype(np.float32) / 255.0
         record = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+        # The invention's rim is usable too (its neighbours are real colours), so a later frame's
+        # bilinear lookup at the edge of the invented region does not fail and invent a ring again.
         self._inventions.append(
             SourceView(
-                image=record, depth=depth.astype(np.float32), usable=left, intrinsics=edited.intrinsics,
+                image=record, depth=depth.astype(np.float32), usable=self._grow(left) & (depth > 0),
+                intrinsics=edited.intrinsics,
                 world_from_cam=edited.world_from_cam, frame_number=edited.frame_number,
             )
         )
         del self._inventions[: -self.config.max_inventions]
 
 
+    def _inpaint(self, image: np.ndarray, hole: np.ndarray, keep_out: np.ndarray) -> np.ndarray:
+        """``image`` (uint8) with ``hole`` inpainted (other pixels may change too: use the hole's)."""
+        import cv2
+
+        use_shift_map = (
+            self.config.inpaint == "shift-map" and hasattr(cv2, "xphoto") and hole.mean() >= self.config.shift_map_min_share
+        )
+        if not use_shift_map:
+            radius = max(1.0, self.config.inpaint_radius_px * self._scale)
+            return cv2.inpaint(image, hole.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        # Shift-map works on a crop around the hole (its cost grows with the image) in Lab, and
+        # may take texture only from the background: objects are marked missing as well.
+        rows, cols = np.nonzero(hole)
+        margin = int(round(64 * self._scale))
+        r0, r1 = max(0, rows.min() - margin), min(hole.shape[0], rows.max() + margin + 1)
+        c0, c1 = max(0, cols.min() - margin), min(hole.shape[1], cols.max() + margin + 1)
+        crop = cv2.cvtColor(np.ascontiguousarray(image[r0:r1, c0:c1]), cv2.COLOR_RGB2Lab)
+        known = ~(hole | keep_out)[r0:r1, c0:c1]
+        out = np.zeros_like(crop)
+        cv2.xphoto.inpaint(crop, known.astype(np.uint8) * 255, out, cv2.xphoto.INPAINT_SHIFTMAP)
+        result = image.copy()
+        result[r0:r1, c0:c1] = cv2.cvtColor(out, cv2.COLOR_Lab2RGB)
+        return result
+
+
 def _owner(path: str) -> str:
     """The object (``/World/Objects/<name>``) a mesh prim belongs to, or the path itself."""
-    prefix = "/World/Objects/"
-    if path.startswith(prefix):
-        return prefix + path[len(prefix):].split("/")[0]
+    if path.startswith(_OBJECTS):
+        return _OBJECTS + path[len(_OBJECTS):].split("/")[0]
     return path
 
 

@@ -87,7 +87,6 @@ def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: fl
     xi, yi = x[ok], y[ok]
     x0, y0 = np.floor(xi).astype(np.int64), np.floor(yi).astype(np.int64)
     x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    fx, fy = (xi - x0)[:, None], (yi - y0)[:, None]
     # Visible and usable: every corner of the bilinear footprint must have seen this point,
     # so colours never bleed in from an occluder or an excluded object next to it. Where the
     # source has no depth (a hole in the background mesh: nothing occludes there that has a
@@ -97,12 +96,17 @@ def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: fl
     for yy, xx in ((y0, x0), (y0, x1), (y1, x0), (y1, x1)):
         d = source.depth[yy, xx]
         seen &= source.usable[yy, xx] & ((d <= 0) | (np.abs(d - z) <= depth_tolerance * z))
+    found = np.zeros(len(points_in_world), bool)
+    if not seen.any():
+        return colour, found
+    x0, y0, x1, y1 = x0[seen], y0[seen], x1[seen], y1[seen]
+    fx, fy = (xi[seen] - x0)[:, None], (yi[seen] - y0)[:, None]
     img = source.image
     c = (img[y0, x0] * (1 - fx) * (1 - fy) + img[y0, x1] * fx * (1 - fy)
          + img[y1, x0] * (1 - fx) * fy + img[y1, x1] * fx * fy)
-    colour[ok] = (c / 255.0).astype(np.float32)
-    found = np.zeros(len(points_in_world), bool)
-    found[np.flatnonzero(ok)[seen]] = True
+    index = np.flatnonzero(ok)[seen]
+    colour[index] = (c / 255.0).astype(np.float32)
+    found[index] = True
     return colour, found
 
 

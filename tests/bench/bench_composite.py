@@ -256,10 +256,10 @@ def read_exr_sources(folder: Path, frame_numbers: Sequence[int]) -> np.ndarray:
     out = []
     for n in frame_numbers:
         with OpenEXR.File(str(folder / f"frame_{int(n):06d}.exr"), separate_channels=True) as exr:
-            channels = exr.channels()
-        if "source" not in channels:
-            raise RuntimeError(f"frame_{int(n):06d}.exr has no 'source' channel, only {sorted(channels)}")
-        out.append(np.rint(np.asarray(channels["source"].pixels, np.float32)).astype(np.uint8))
+            channels = exr.channels()  # read inside: leaving the block empties it
+            if "source" not in channels:
+                raise RuntimeError(f"frame_{int(n):06d}.exr has no 'source' channel, only {sorted(channels)}")
+            out.append(np.rint(np.asarray(channels["source"].pixels, np.float32)).astype(np.uint8))
     return np.stack(out)
 
 
@@ -739,15 +739,17 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     demo = [r for r in results if r["case"].startswith("demo-remove:") and r.get("ok")]
     tables.append(print_table(
         "demo-remove: one object deleted; inside the revealed region (true instance maps) against the demo "
-        "rendered without it (PSNR dB; seen = some other frame saw the background there); stability = mean abs "
+        "rendered without it (PSNR dB; seen = some other frame saw the background there; filled = the render's counts "
+        "of the pixels it filled, revealed = the EXR source channel inside the revealed region); stability = mean abs "
         "difference (0–255) of consecutive frames warped with the true cameras and depth (lower is steadier; "
         "truth = the floor of the warp itself); ratio = baseline / ours",
         demo,
         [("object", "object"), ("revealed_px_per_frame", "revealed px/frame"), ("seen_share", "seen share"),
          ("psnr_revealed", "PSNR"), ("psnr_seen", "PSNR seen"), ("psnr_unseen", "PSNR unseen"),
          ("baseline_psnr_revealed", "base PSNR"), ("baseline_psnr_seen", "base PSNR seen"),
-         ("revealed_reprojected_share", "reprojected"), ("revealed_invented_share", "invented"),
-         ("revealed_plate_share", "left plate"), ("stability", "stability"), ("baseline_stability", "base stability"),
+         ("real_share", "filled real"), ("invented_share", "filled invented"),
+         ("revealed_reprojected_share", "revealed reproj."), ("revealed_invented_share", "revealed invented"),
+         ("revealed_plate_share", "revealed left plate"), ("stability", "stability"), ("baseline_stability", "base stability"),
          ("truth_stability", "truth"), ("stability_ratio", "ratio"), ("stability_over_truth", "ours/truth"),
          ("outside_max_abs_diff", "outside max diff")],
     ))

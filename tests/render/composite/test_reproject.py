@@ -96,7 +96,7 @@ def test_fit_planes_finds_the_floor_and_the_wall():
     rows, cols = np.mgrid[0:H:2, 0:W:2]
     points = K.unproject(np.column_stack([cols.ravel() + 0.5, rows.ravel() + 0.5]), depth[rows, cols].ravel())
     planes = fit_planes(points, threshold=0.01)
-    normals = sorted(tuple(np.round(np.abs(p[:3]), 3)) for p in planes[:2])
+    normals = sorted(tuple(np.round(np.abs(p[:3]), 3)) for p, _ in planes[:2])
     assert normals == [(0.0, 0.0, 1.0), (0.0, 1.0, 0.0)]
 
 
