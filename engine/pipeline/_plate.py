@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,10 @@ def read_plate(scene: Path, track: CameraTrack, *, progress: ProgressFn | None =
             "put the clip back where it was"
         )
     first = track.intrinsics[0]
-    frames = read_frames(source, max_size=max(first.width, first.height), progress=progress)
+    # An image folder is read with the glob the reconstruction used (7-Scenes keeps depth
+    # PNGs beside the colour JPEGs): frame numbers count the frames that glob picks.
+    pattern = _reconstruct_option(scene, "pattern")
+    frames = read_frames(source, max_size=max(first.width, first.height), pattern=pattern, progress=progress)
     if (frames.width, frames.height) != (first.width, first.height):
         raise InputError(
             f"the source clip {source} decodes to {frames.width}×{frames.height}, the scene's camera is "
@@ -43,6 +48,15 @@ def read_plate(scene: Path, track: CameraTrack, *, progress: ProgressFn | None =
         images=frames.images[keep], fps=track.fps, frame_numbers=track.frame_numbers.copy(), source=frames.source,
         scale=frames.scale,
     )
+
+
+def _reconstruct_option(scene: Path, name: str) -> Any:
+    """An option the shot was reconstructed with, from its report (None when unknown)."""
+    report = Path(scene).parent / "report.json"
+    try:
+        return json.loads(report.read_text()).get("config", {}).get(name)
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def read_instance_maps(scene: Path, plate: Frames, *, camera: str) -> tuple[np.ndarray | None, dict[int, str]]:
