@@ -98,16 +98,13 @@ def render_scene(config: RenderConfig, *, progress: ProgressFn | None = None) ->
     if done_before:
         log.info("resuming: %d frames already in %s", len(done_before & set(frame_numbers.tolist())), config.output)
     todo = np.array([n for n in frame_numbers if int(n) not in done_before], dtype=np.int64)
-    if len(todo) == 0:
-        writer.close()
-        return RenderResult(
-            output=config.output, num_frames=0, width=first.width, height=first.height,
-            seconds=time.perf_counter() - start, coverage=0.0, pixels_by_source={},
-        )
-    if config.mode == "cg":
-        counts, coverage = _render_cg(scene, track, todo, writer, config, progress)
-    else:
-        counts, coverage = _render_composite(scene, track, todo, writer, config, progress)
+    counts: dict[str, int] = {}
+    coverage = 0.0
+    with writer:  # a failure anywhere below leaves the output as it was (and no temporary file)
+        if len(todo) and config.mode == "cg":
+            counts, coverage = _render_cg(scene, track, todo, writer, config, progress)
+        elif len(todo):
+            counts, coverage = _render_composite(scene, track, todo, writer, config, progress)
     return RenderResult(
         output=config.output, num_frames=len(todo), width=first.width, height=first.height,
         seconds=time.perf_counter() - start, coverage=coverage, pixels_by_source=counts,
@@ -136,15 +133,14 @@ def _render_cg(
     wanted = ("rgb", "coverage", "depth", "object_id") if writer.format == "exr" else ("rgb", "coverage")
     frames = iter_scene_passes(scene, track, frame_numbers=frame_numbers, passes=wanted)
     coverage = []
-    with writer:
-        for done, frame in enumerate(frames):
-            passes = frame.passes
-            rgb = fill_holes(passes.rgb, passes.coverage) if config.fill else passes.rgb
-            channels = _channels(frame, None) if writer.format == "exr" else None
-            writer.write(rgb if writer.format == "exr" else _to_uint8(rgb), channels=channels, frame_number=frame.frame_number)
-            coverage.append(float(passes.coverage.mean()))
-            if progress:
-                progress("render", done + 1, len(frame_numbers))
+    for done, frame in enumerate(frames):
+        passes = frame.passes
+        rgb = fill_holes(passes.rgb, passes.coverage) if config.fill else passes.rgb
+        channels = _channels(frame, None) if writer.format == "exr" else None
+        writer.write(rgb if writer.format == "exr" else _to_uint8(rgb), channels=channels, frame_number=frame.frame_number)
+        coverage.append(float(passes.coverage.mean()))
+        if progress:
+            progress("render", done + 1, len(frame_numbers))
     pixels = len(frame_numbers) * int(passes.coverage.size)
     return {"rendered": pixels}, float(np.mean(coverage))
 
@@ -155,42 +151,41 @@ def _render_composite(
 ) -> tuple[dict[str, int], float]:
     edits = ShotEdits.of_shot(scene, camera=config.camera, hold_out=config.hold_out)
     plate_cameras = plate_track(scene, camera=config.camera)
-    with writer:
-        plates = read_plate(scene, plate_cameras, progress=progress, purpose="compositing over the footage (--mode composite)")
-        counts = dict.fromkeys(SOURCE_CODES, 0)
-        if edits.untouched and writer.format != "exr":
-            # Nothing changed: the output is the footage itself, frame for frame (an EXR still
-            # renders the scene, for its passes).
-            for done, number in enumerate(frame_numbers):
-                writer.write(plates.images[plates.index_of(int(number))], frame_number=int(number))
-                if progress:
-                    progress("composite", done + 1, len(frame_numbers))
-            counts["plate"] = len(frame_numbers) * plates.width * plates.height
-            return counts, 1.0
-        originals = iter_scene_passes(
-            scene.parent / RECONSTRUCTION_FILE, plate_cameras, passes=("depth", "object_id")
-        )
-        instances, instance_objects = read_instance_maps(scene, plates, camera=config.camera)
-        compositor = Compositor(
-            plates, plate_cameras, _reported(originals, len(plate_cameras), "footage depth", progress), edits,
-            instances=instances, instance_objects=instance_objects,
-        )
-        coverage = []
-        frames = iter_scene_passes(
-            scene, track, frame_numbers=frame_numbers, passes=("rgb", "depth", "coverage", "object_id")
-        )
-        for done, frame in enumerate(frames):
-            out = compositor.composite(frame)
-            if writer.format == "exr":
-                writer.write(out.rgb, channels=_channels(frame, out.source), frame_number=out.frame_number)
-            else:
-                writer.write(_to_uint8(out.rgb), frame_number=out.frame_number)
-            codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
-            for name, code in SOURCE_CODES.items():
-                counts[name] += int(codes[code])
-            coverage.append(float(frame.passes.coverage.mean()))
+    plates = read_plate(scene, plate_cameras, progress=progress, purpose="compositing over the footage (--mode composite)")
+    counts = dict.fromkeys(SOURCE_CODES, 0)
+    if edits.untouched and writer.format != "exr":
+        # Nothing changed: the output is the footage itself, frame for frame (an EXR still
+        # renders the scene, for its passes).
+        for done, number in enumerate(frame_numbers):
+            writer.write(plates.images[plates.index_of(int(number))], frame_number=int(number))
             if progress:
                 progress("composite", done + 1, len(frame_numbers))
+        counts["plate"] = len(frame_numbers) * plates.width * plates.height
+        return counts, 1.0
+    originals = iter_scene_passes(
+        scene.parent / RECONSTRUCTION_FILE, plate_cameras, passes=("depth", "object_id")
+    )
+    instances, instance_objects = read_instance_maps(scene, plates, camera=config.camera)
+    compositor = Compositor(
+        plates, plate_cameras, _reported(originals, len(plate_cameras), "footage depth", progress), edits,
+        instances=instances, instance_objects=instance_objects,
+    )
+    coverage = []
+    frames = iter_scene_passes(
+        scene, track, frame_numbers=frame_numbers, passes=("rgb", "depth", "coverage", "object_id")
+    )
+    for done, frame in enumerate(frames):
+        out = compositor.composite(frame)
+        if writer.format == "exr":
+            writer.write(out.rgb, channels=_channels(frame, out.source), frame_number=out.frame_number)
+        else:
+            writer.write(_to_uint8(out.rgb), frame_number=out.frame_number)
+        codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
+        for name, code in SOURCE_CODES.items():
+            counts[name] += int(codes[code])
+        coverage.append(float(frame.passes.coverage.mean()))
+        if progress:
+            progress("composite", done + 1, len(frame_numbers))
     return counts, float(np.mean(coverage))
 
 

@@ -115,16 +115,21 @@ def background_depth(
             floor = np.zeros(len(mr)) if behind is None else behind[mr, mc].astype(np.float64) * 0.98
             # A plane continues into the hole only near where it was seen: a table top seen
             # below a removed ball does not extend up to the wall behind the ball's top.
-            reach = max(8.0, 0.5 * float(np.sqrt(hole.sum())))
+            reach = max(8.0, 0.3 * float(np.sqrt(hole.sum())))
             best = np.full(len(mr), np.inf)
+            best_any = np.full(len(mr), np.inf)
             for plane, inliers in planes:
                 seen_at = np.ones(hole.shape, np.uint8)
                 seen_at[rows[inliers], cols[inliers]] = 0
                 near = cv2.distanceTransform(seen_at, cv2.DIST_L2, 3)[mr, mc] <= reach
                 with np.errstate(divide="ignore", invalid="ignore"):
                     z = -plane[3] / (rays @ plane[:3])
-                ok = near & np.isfinite(z) & (z > 0) & (z > floor)
-                best = np.where(ok & (z < best), z, best)
+                ok = np.isfinite(z) & (z > 0) & (z > floor)
+                best = np.where(ok & near & (z < best), z, best)
+                best_any = np.where(ok & (z < best_any), z, best_any)
+            # Far from every plane's support, the nearest plane behind the object still beats a
+            # smooth blend of the depths around the hole.
+            best = np.where(np.isfinite(best), best, best_any)
             solved = np.isfinite(best)
             out[mr[solved], mc[solved]] = best[solved].astype(np.float32)
     still = missing & (out <= 0)

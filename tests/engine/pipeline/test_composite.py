@@ -111,4 +111,5 @@ def test_composite_needs_the_footage_and_says_so(edited_shot, tmp_path, capsys):
     assert main(["render", str(edited_shot), "-o", str(tmp_path / "x.mp4"), "--end", "2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "gone.mp4" in err and not (tmp_path / "x.mp4").exists()
+    assert not list(tmp_path.glob(".x*")), "a temporary file was left behind"
     assert main(["-q", "render", str(edited_shot), "-o", str(tmp_path / "cg.mp4"), "--mode", "cg", "--end", "2"]) == 0
