@@ -18,7 +18,7 @@ from sceneforge.scenegraph import Intrinsics
 
 from ..hole_filling._push_pull import fill_holes
 
-__all__ = ["background_depth", "fit_planes"]
+__all__ = ["background_depth", "fit_planes", "planes_around", "plane_depths"]
 
 
 def fit_planes(
@@ -62,6 +62,46 @@ def fit_planes(
     return planes
 
 
+def planes_around(
+    depth: np.ndarray, known: np.ndarray, hole: np.ndarray, intrinsics: Intrinsics, *,
+    fit_on: np.ndarray | None = None, ring_px: int = 25, max_points: int = 6000,
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Planes of the known depth in a ring around ``hole`` (camera frame), with their inliers.
+
+    Returns ``(planes, rows, cols)``: the planes as :func:`fit_planes` gives them, their
+    inliers indexing the ring pixels ``rows``, ``cols`` that were fitted (none when fewer
+    than 30 ring pixels have depth).
+    """
+    import cv2
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
+    ring = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & known & (depth > 0)
+    if fit_on is not None:
+        ring &= fit_on
+    rows, cols = np.nonzero(ring)
+    if len(rows) < 30:
+        return [], rows, cols
+    if len(rows) > max_points:
+        keep = np.random.default_rng(0).choice(len(rows), max_points, replace=False)
+        rows, cols = rows[keep], cols[keep]
+    uv = np.column_stack([cols + 0.5, rows + 0.5])
+    points = intrinsics.unproject(uv, depth[rows, cols].astype(np.float64))
+    threshold = 0.01 * float(np.median(points[:, 2]))
+    return fit_planes(points, threshold=threshold), rows, cols
+
+
+def plane_depths(planes: list[np.ndarray], intrinsics: Intrinsics, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """N×P z-depths at which the pixels' rays meet each camera-frame plane (inf where they
+    do not, in front of the camera)."""
+    rays = intrinsics.unproject(np.column_stack([cols + 0.5, rows + 0.5]), np.ones(len(rows)))
+    out = np.full((len(rows), len(planes)), np.inf)
+    for j, plane in enumerate(planes):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = -plane[3] / (rays @ plane[:3])
+        out[:, j] = np.where(np.isfinite(z) & (z > 0), z, np.inf)
+    return out
+
+
 def background_depth(
     depth: np.ndarray,
     known: np.ndarray,
@@ -96,42 +136,28 @@ def background_depth(
     missing = hole & ~known
     if not missing.any():
         return out
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring_px + 1, 2 * ring_px + 1))
-    ring = cv2.dilate(hole.astype(np.uint8), kernel).astype(bool) & known & (depth > 0)
-    if fit_on is not None:
-        ring &= fit_on
-    rows, cols = np.nonzero(ring)
-    if len(rows) >= 30:
-        if len(rows) > max_points:
-            keep = np.random.default_rng(0).choice(len(rows), max_points, replace=False)
-            rows, cols = rows[keep], cols[keep]
-        uv = np.column_stack([cols + 0.5, rows + 0.5])
-        points = intrinsics.unproject(uv, depth[rows, cols].astype(np.float64))
-        threshold = 0.01 * float(np.median(points[:, 2]))
-        planes = fit_planes(points, threshold=threshold)
-        if planes:
-            mr, mc = np.nonzero(missing)
-            rays = intrinsics.unproject(np.column_stack([mc + 0.5, mr + 0.5]), np.ones(len(mr)))
-            floor = np.zeros(len(mr)) if behind is None else behind[mr, mc].astype(np.float64) * 0.98
-            # A plane continues into the hole only near where it was seen: a table top seen
-            # below a removed ball does not extend up to the wall behind the ball's top.
-            reach = max(8.0, 0.3 * float(np.sqrt(hole.sum())))
-            best = np.full(len(mr), np.inf)
-            best_any = np.full(len(mr), np.inf)
-            for plane, inliers in planes:
-                seen_at = np.ones(hole.shape, np.uint8)
-                seen_at[rows[inliers], cols[inliers]] = 0
-                near = cv2.distanceTransform(seen_at, cv2.DIST_L2, 3)[mr, mc] <= reach
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    z = -plane[3] / (rays @ plane[:3])
-                ok = np.isfinite(z) & (z > 0) & (z > floor)
-                best = np.where(ok & near & (z < best), z, best)
-                best_any = np.where(ok & (z < best_any), z, best_any)
-            # Far from every plane's support, the nearest plane behind the object still beats a
-            # smooth blend of the depths around the hole.
-            best = np.where(np.isfinite(best), best, best_any)
-            solved = np.isfinite(best)
-            out[mr[solved], mc[solved]] = best[solved].astype(np.float32)
+    planes, rows, cols = planes_around(depth, known, hole, intrinsics, fit_on=fit_on, ring_px=ring_px, max_points=max_points)
+    if planes:
+        mr, mc = np.nonzero(missing)
+        floor = np.zeros(len(mr)) if behind is None else behind[mr, mc].astype(np.float64) * 0.98
+        z_all = plane_depths([plane for plane, _ in planes], intrinsics, mr, mc)
+        # A plane continues into the hole only near where it was seen: a table top seen
+        # below a removed ball does not extend up to the wall behind the ball's top.
+        reach = max(8.0, 0.3 * float(np.sqrt(hole.sum())))
+        best = np.full(len(mr), np.inf)
+        best_any = np.full(len(mr), np.inf)
+        for (_, inliers), z in zip(planes, z_all.T):
+            seen_at = np.ones(hole.shape, np.uint8)
+            seen_at[rows[inliers], cols[inliers]] = 0
+            near = cv2.distanceTransform(seen_at, cv2.DIST_L2, 3)[mr, mc] <= reach
+            ok = np.isfinite(z) & (z > floor)
+            best = np.where(ok & near & (z < best), z, best)
+            best_any = np.where(ok & (z < best_any), z, best_any)
+        # Far from every plane's support, the nearest plane behind the object still beats a
+        # smooth blend of the depths around the hole.
+        best = np.where(np.isfinite(best), best, best_any)
+        solved = np.isfinite(best)
+        out[mr[solved], mc[solved]] = best[solved].astype(np.float32)
     still = missing & (out <= 0)
     have = out > 0
     if still.any() and have.any():

@@ -32,7 +32,8 @@ from sceneforge.scenegraph.usd import OBJECTS_PATH
 
 from ..hole_filling._push_pull import fill_holes
 from ..scene._scene_passes import FramePasses
-from ._background_depth import background_depth
+from ._background_depth import background_depth, plane_depths, planes_around
+from ._depth_search import search_depth, sweep_levels
 from ._edits import ShotEdits
 from ._reproject import SourceView, exposure_gain, pixel_points, reproject
 
@@ -63,6 +64,9 @@ class CompositeConfig:
     halo_px: float = 4.0
     """Revealed regions grow by this many pixels (at 640 px wide) over the removed object's
     rendered outline, so no rim of it stays where the mesh was a little smaller."""
+    source_halo_px: float = 3.0
+    """Pixels of another frame this close (at 640 px wide) to a removed or moving object are
+    not used as background either: a tracked mask often misses the object's rim."""
     feather_px: float = 2.0
     """Width of the band outside a filled region over which the fill fades into the plate."""
     inpaint: Literal["shift-map", "telea"] = "shift-map"
@@ -76,6 +80,18 @@ class CompositeConfig:
     """Neighbourhood of Telea's inpainting."""
     max_inventions: int = 8
     """Inpainted frames kept as sources for later frames."""
+    consensus: int = 5
+    """Colours each revealed pixel collects from the first frames that saw it; the one nearest
+    their median is used (a rim of the removed object its mask missed in one frame is outvoted)."""
+    sweep_levels: int = 32
+    """Depth levels a revealed pixel tries besides the guess from the surfaces around it (the
+    frames that saw the background there choose; 0 keeps the guess)."""
+    search_views: int = 16
+    """Source frames the depth search compares (spread over the ones reprojection may use)."""
+    search_window_px: float = 7.0
+    """Window (at 640 px wide) over which the depth search averages its colour costs."""
+    search_full_px: int = 4000
+    """Holes larger than this many pixels are searched on every other pixel and row."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,11 +257,13 @@ class Compositor:
             passes.depth, known, region | band, edited.intrinsics,
             behind=np.where(self._changed(original.path_ids), original.depth, 0.0), fit_on=known & self._is_background(edited),
         )
+        sources = self._sources(t, exclude_self=True)
+        behind = np.where(self._changed(original.path_ids), original.depth, 0.0)
+        planes = self._search(t, edited, region & ~known, depth, behind, known & self._is_background(edited))
         target = (region | band) & (depth > 0)
         rows, cols = np.nonzero(target)
         points = pixel_points(edited.intrinsics, edited.world_from_cam, rows, cols, depth[rows, cols])
-        sources = self._sources(t, exclude_self=True)
-        found = reproject(points, sources, depth_tolerance=self.config.depth_tolerance)
+        found = reproject(points, sources, depth_tolerance=self.config.depth_tolerance, consensus=self.config.consensus)
         colour = self._match_exposure(found.colour, found.source, rgb[rows, cols], band[rows, cols], sources)
         filled = np.zeros(region.shape, bool)
         filled[rows[found.found], cols[found.found]] = True
@@ -253,13 +271,68 @@ class Compositor:
         fill[rows[found.found], cols[found.found]] = colour[found.found]
         unseen = region & ~filled
         if unseen.any():
-            self._invent(edited, unseen, fill, depth, keep_out=self._objects_in(edited))
+            self._invent(edited, unseen, fill, depth, keep_out=self._objects_in(edited), planes=planes)
         # Inside the region the fill replaces the plate; over the band outside it fades out.
         dist = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2, 3)
         alpha = np.where(region, 1.0, np.clip(1.0 - dist / (feather + 1), 0.0, 1.0) * (band & filled)).astype(np.float32)
         rgb[:] = alpha[..., None] * fill + (1 - alpha[..., None]) * rgb
         source[region & filled] = REPROJECTED
         source[unseen] = INVENTED
+
+    def _search(
+        self, t: int, edited: FramePasses, hole: np.ndarray, depth: np.ndarray, behind: np.ndarray, fit_on: np.ndarray
+    ) -> list[np.ndarray]:
+        """Replace ``depth`` over ``hole`` (in place) by the depth on which the frames that saw
+        the background there agree (see :mod:`._depth_search`): the guess in ``depth`` competes
+        with levels swept from the removed object (``behind``) back to the far end of the frame.
+        Large holes are searched on every other pixel and row, then filled from the nearest.
+        Returns the planes (camera frame) fitted around the hole."""
+        import cv2
+
+        if not hole.any():
+            return []
+        planes = [plane for plane, _ in planes_around(depth, (depth > 0) & ~hole & fit_on, hole, edited.intrinsics)[0]]
+        if self.config.sweep_levels <= 0:
+            return planes
+        near_values = behind[hole & (behind > 0)]
+        seen = depth[(depth > 0) & ~hole]
+        if len(seen) == 0:
+            return planes
+        near = float(near_values.min()) if len(near_values) else float(np.percentile(seen, 1))
+        far = max(float(np.percentile(seen, 99)) * 1.5, near * 1.5)
+        stride = 2 if hole.sum() > self.config.search_full_px else 1
+        grid = np.zeros_like(hole)
+        grid[::stride, ::stride] = True
+        rows, cols = np.nonzero(hole & grid)
+        levels = sweep_levels(near, far, self.config.sweep_levels)
+        planes = [plane for plane, _ in planes_around(depth, (depth > 0) & ~hole & fit_on, hole, edited.intrinsics)[0]]
+        priors = np.column_stack([
+            np.where(depth[rows, cols] > 0, depth[rows, cols], np.nan),
+            plane_depths(planes, edited.intrinsics, rows, cols),
+        ])
+        hypotheses = np.column_stack([priors, np.broadcast_to(levels, (len(rows), len(levels)))])
+        # a depth in front of the object that hid the pixel cannot be its background
+        floor = behind[rows, cols][:, None]
+        hypotheses = np.where(np.isfinite(hypotheses) & (hypotheses > floor * 0.98), hypotheses, np.nan)
+        found, _ = search_depth(
+            rows, cols, hypotheses, edited.intrinsics, edited.world_from_cam, self._spread_sources(t),
+            priors=priors.shape[1], window=max(3, int(round(self.config.search_window_px * self._scale)) // stride | 1),
+            stride=stride,
+        )
+        solved = np.zeros(hole.shape, np.float32)
+        solved[rows, cols] = found
+        if stride > 1:
+            have = (solved > 0).astype(np.uint8)
+            _, nearest = cv2.distanceTransformWithLabels(1 - have, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+            flat_r, flat_c = np.nonzero(have)
+            order = np.zeros(nearest.max() + 1, np.int64)
+            labels = nearest[flat_r, flat_c]
+            order[labels] = np.arange(len(flat_r))
+            hr, hc = np.nonzero(hole)
+            pick = order[nearest[hr, hc]]
+            solved[hr, hc] = solved[flat_r[pick], flat_c[pick]]
+        depth[hole & (solved > 0)] = solved[hole & (solved > 0)]
+        return planes
 
     def _novel(self, t: int, edited: FramePasses, path_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """A frame seen from a camera the footage never had: every pixel from other frames."""
@@ -301,11 +374,21 @@ class Compositor:
             rest = [rest[i] for i in sorted(set(picks.tolist()))]
         return [self._source(s, moving_ok=s == t) for s in near + rest]
 
-    def _grow(self, mask: np.ndarray) -> np.ndarray:
-        """``mask`` grown by the halo."""
+    def _spread_sources(self, t: int) -> list[SourceView]:
+        """``search_views`` plate frames spread evenly over the shot (not ``t`` or held-out
+        ones): the widest baselines, for telling depths apart."""
+        allowed = [
+            s for s in range(len(self.track))
+            if s != t and int(self.track.frame_numbers[s]) not in self.edits.held_out
+        ]
+        picks = np.linspace(0, len(allowed) - 1, min(self.config.search_views, len(allowed))).round().astype(int)
+        return [self._source(allowed[i], moving_ok=False) for i in np.unique(picks)]
+
+    def _grow(self, mask: np.ndarray, halo_px: float | None = None) -> np.ndarray:
+        """``mask`` grown by ``halo_px`` (at 640 px wide; default the revealed region's halo)."""
         import cv2
 
-        halo = max(1, int(round(self.config.halo_px * self._scale)))
+        halo = max(1, int(round((self.config.halo_px if halo_px is None else halo_px) * self._scale)))
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * halo + 1, 2 * halo + 1))
         return cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
 
@@ -322,7 +405,7 @@ class Compositor:
                 bad |= np.isin(self._instances[s], self._changed_instances)
                 if not moving_ok:
                     bad |= np.isin(self._instances[s], self._moving_instances)
-            self._usable_masks[key] = ~(self._grow(bad) if bad.any() else bad)
+            self._usable_masks[key] = ~(self._grow(bad, self.config.source_halo_px) if bad.any() else bad)
         return self._usable_masks[key]
 
     def _source(self, s: int, *, moving_ok: bool) -> SourceView:
@@ -347,7 +430,8 @@ class Compositor:
     # -- invention -------------------------------------------------------------------
 
     def _invent(
-        self, edited: FramePasses, unseen: np.ndarray, image: np.ndarray, depth: np.ndarray, *, keep_out: np.ndarray
+        self, edited: FramePasses, unseen: np.ndarray, image: np.ndarray, depth: np.ndarray, *, keep_out: np.ndarray,
+        planes: Sequence[np.ndarray] = (),
     ) -> None:
         """Fill ``unseen`` in ``image``: from earlier inventions where they saw the point, else by
         inpainting here — which then becomes a source for later frames. Texture is never
@@ -364,8 +448,10 @@ class Compositor:
         if not left.any():
             return
         as_uint8 = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
-        painted = self._inpaint(as_uint8, left, keep_out)
-        image[left] = painted[left].astype(np.float32) / 255.0
+        for part, known in self._plane_parts(edited, left, depth, keep_out, planes):
+            painted = self._inpaint(as_uint8, part, ~known)
+            image[part] = painted[part].astype(np.float32) / 255.0
+            as_uint8[part] = painted[part]
         record = np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
         # The invention's rim is usable too (its neighbours are real colours), so a later frame's
         # bilinear lookup at the edge of the invented region does not fail and invent a ring again.
@@ -378,6 +464,34 @@ class Compositor:
         )
         del self._inventions[: -self.config.max_inventions]
 
+
+    def _plane_parts(
+        self, edited: FramePasses, hole: np.ndarray, depth: np.ndarray, keep_out: np.ndarray, planes: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``hole`` split by the plane each pixel's depth lies on, each part with the pixels it
+        may copy texture from: those on the same plane (a floor continues as floor, not as the
+        wall above it). Hole pixels on no plane (and parts with too little of their plane in
+        view) form one part that copies from the whole background."""
+        if not planes:
+            return [(hole, ~(hole | keep_out))]
+        rows, cols = np.nonzero(depth > 0)
+        points = edited.intrinsics.unproject(np.column_stack([cols + 0.5, rows + 0.5]), depth[rows, cols].astype(np.float64))
+        distance = np.abs(points @ np.array(planes)[:, :3].T + np.array(planes)[:, 3])
+        nearest = np.argmin(distance, axis=1)
+        on_plane = distance[np.arange(len(rows)), nearest] <= self.config.depth_tolerance * points[:, 2]
+        label = np.full(hole.shape, -1, np.int32)
+        label[rows[on_plane], cols[on_plane]] = nearest[on_plane]
+        parts, rest = [], hole.copy()
+        free = ~(hole | keep_out)
+        for j in range(len(planes)):
+            part = hole & (label == j)
+            known = free & (label == j)
+            if part.any() and known.sum() >= 4 * part.sum():
+                parts.append((part, known))
+                rest &= ~part
+        if rest.any():
+            parts.append((rest, free))
+        return parts
 
     def _inpaint(self, image: np.ndarray, hole: np.ndarray, keep_out: np.ndarray) -> np.ndarray:
         """``image`` (uint8) with ``hole`` inpainted (other pixels may change too: use the hole's)."""

@@ -19,7 +19,7 @@ import numpy as np
 
 from sceneforge.scenegraph import InputError, Intrinsics, check_array, check_rigid, invert_rigid
 
-__all__ = ["SourceView", "Reprojection", "reproject", "pixel_points", "exposure_gain"]
+__all__ = ["SourceView", "Reprojection", "reproject", "pixel_points", "exposure_gain", "project_into", "bilinear"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,14 +73,33 @@ def pixel_points(intrinsics: Intrinsics, world_from_cam: np.ndarray, rows: np.nd
     return in_cam @ world_from_cam[:3, :3].T + world_from_cam[:3, 3]
 
 
-def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: float) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear colours of ``points_in_world`` in ``source`` and where the source saw them."""
+def project_into(source: SourceView, points_in_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where ``points_in_world`` fall in ``source``: pixel coordinates ``x``, ``y`` (pixel
+    centres at integers), the points' depth ``z`` along the source camera, and ``inside``
+    (in front of the camera and within the bilinear footprint of the image)."""
     cam_from_world = invert_rigid(source.world_from_cam)
     in_cam = points_in_world @ cam_from_world[:3, :3].T + cam_from_world[:3, 3]
     uv = source.intrinsics.project(in_cam)
     h, w = source.depth.shape
     x, y = uv[:, 0] - 0.5, uv[:, 1] - 0.5
-    ok = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (y >= 0) & (x <= w - 1) & (y <= h - 1)
+    inside = np.isfinite(x) & np.isfinite(y) & (x >= 0) & (y >= 0) & (x <= w - 1) & (y <= h - 1)
+    return x, y, in_cam[:, 2], inside
+
+
+def bilinear(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """N×C float32 bilinear samples of an H×W×C image at pixel coordinates inside it."""
+    h, w = image.shape[:2]
+    x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = (x - x0)[:, None].astype(np.float32), (y - y0)[:, None].astype(np.float32)
+    return (image[y0, x0] * (1 - fx) * (1 - fy) + image[y0, x1] * fx * (1 - fy)
+            + image[y1, x0] * (1 - fx) * fy + image[y1, x1] * fx * fy)
+
+
+def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear colours of ``points_in_world`` in ``source`` and where the source saw them."""
+    x, y, z_all, ok = project_into(source, points_in_world)
+    h, w = source.depth.shape
     colour = np.zeros((len(points_in_world), 3), np.float32)
     if not ok.any():
         return colour, ok
@@ -91,7 +110,7 @@ def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: fl
     # so colours never bleed in from an occluder or an excluded object next to it. Where the
     # source has no depth (a hole in the background mesh: nothing occludes there that has a
     # mesh), a usable pixel counts as seeing the point.
-    z = in_cam[ok, 2]
+    z = z_all[ok]
     seen = np.ones(len(z), bool)
     for yy, xx in ((y0, x0), (y0, x1), (y1, x0), (y1, x1)):
         d = source.depth[yy, xx]
@@ -99,13 +118,8 @@ def _sample(source: SourceView, points_in_world: np.ndarray, depth_tolerance: fl
     found = np.zeros(len(points_in_world), bool)
     if not seen.any():
         return colour, found
-    x0, y0, x1, y1 = x0[seen], y0[seen], x1[seen], y1[seen]
-    fx, fy = (xi[seen] - x0)[:, None], (yi[seen] - y0)[:, None]
-    img = source.image
-    c = (img[y0, x0] * (1 - fx) * (1 - fy) + img[y0, x1] * fx * (1 - fy)
-         + img[y1, x0] * (1 - fx) * fy + img[y1, x1] * fx * fy)
     index = np.flatnonzero(ok)[seen]
-    colour[index] = (c / 255.0).astype(np.float32)
+    colour[index] = bilinear(source.image, xi[seen], yi[seen]) / 255.0
     found[index] = True
     return colour, found
 
@@ -130,6 +144,7 @@ def reproject(
     *,
     depth_tolerance: float = 0.02,
     gains: Sequence[np.ndarray] | None = None,
+    consensus: int = 1,
 ) -> Reprojection:
     """Colours of ``points_in_world`` from the first of ``sources`` that saw each point.
 
@@ -139,6 +154,10 @@ def reproject(
         depth_tolerance: a source saw a point when its own depth there is within this
             relative difference of the point's depth along the source camera.
         gains: per source, a per-channel gain applied to its colours (exposure matching).
+        consensus: with more than 1, each point collects up to this many colours from the
+            first sources that saw it and keeps the one nearest their median — one real
+            sample, sharp, but a colour only one source has (an object's rim its mask
+            missed, a reflection) is outvoted.
 
     Returns:
         The colours, where they were found, and which source gave each.
@@ -146,9 +165,12 @@ def reproject(
     points = check_array(np.asarray(points_in_world, np.float64), "points_in_world", shape=(None, 3))
     if gains is not None and len(gains) != len(sources):
         raise InputError(f"one gain per source expected, got {len(gains)} for {len(sources)}")
+    if consensus < 1:
+        raise InputError(f"consensus must be at least 1, got {consensus}")
     n = len(points)
-    colour = np.zeros((n, 3), np.float32)
-    source_index = np.full(n, -1, np.int32)
+    candidates = np.zeros((n, consensus, 3), np.float32)
+    which = np.full((n, consensus), -1, np.int32)
+    count = np.zeros(n, np.int64)
     todo = np.arange(n)
     for k, source in enumerate(sources):
         if len(todo) == 0:
@@ -157,7 +179,21 @@ def reproject(
         if gains is not None:
             c = c * gains[k]
         hit = todo[found]
-        colour[hit] = c[found]
-        source_index[hit] = k
-        todo = todo[~found]
+        candidates[hit, count[hit]] = c[found]
+        which[hit, count[hit]] = k
+        count[hit] += 1
+        todo = todo[count[todo] < consensus]
+    pick = np.zeros(n, np.int64)
+    several = np.flatnonzero(count >= 3)
+    if len(several):
+        # the medoid: the candidate nearest the per-point median of the candidates
+        sample = candidates[several].copy()
+        filled = np.arange(consensus)[None, :] < count[several, None]
+        sample[~filled] = np.nan
+        median = np.nanmedian(sample, axis=1)
+        distance = np.where(filled, np.abs(candidates[several] - median[:, None]).sum(axis=2), np.inf)
+        pick[several] = np.argmin(distance, axis=1)
+    rows = np.arange(n)
+    colour = np.where((count > 0)[:, None], candidates[rows, pick], 0.0).astype(np.float32)
+    source_index = np.where(count > 0, which[rows, pick], -1).astype(np.int32)
     return Reprojection(colour=colour, found=source_index >= 0, source=source_index)
