@@ -26,6 +26,7 @@ from .depth import (
     align_relative_depth,
     depth_scale_to_points,
     filter_consistent,
+    nominal_depths,
 )
 from .frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_frames
 from .objects import (
@@ -79,6 +80,7 @@ __all__ = [
     "align_relative_depth",
     "depth_scale_to_points",
     "filter_consistent",
+    "nominal_depths",
     "BackgroundFuser",
     "TSDFFuser",
     "TSDFFusionConfig",

@@ -26,7 +26,7 @@ EXPECTED = {
     "sceneforge.reconstruct": {
         "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
         "FrameMotion", "ProgressFn", "align_world", "DepthEstimator", "PlaneSweepConfig", "PlaneSweepStereo",
-        "align_relative_depth", "depth_scale_to_points", "filter_consistent", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
+        "align_relative_depth", "depth_scale_to_points", "filter_consistent", "nominal_depths", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
         "select_keyframes", "BackgroundFuser", "TSDFFuser", "TSDFFusionConfig", "TextureBakeConfig", "TextureBaker",
         "ViewTextureBaker", "frame_surface",
         "FlowTracker", "FlowTrackerConfig", "GraphCutSegmenter", "GraphCutSegmenterConfig", "MaskTracker",

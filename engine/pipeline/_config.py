@@ -87,9 +87,11 @@ class ReconstructConfig:
     """Propose objects from the geometry when none is prompted (off: neither prompts nor
     proposals; everything is background)."""
     solve_without_moving: bool = option(True, flag="--keep-moving-in-solve", negate=True, group="objects")
-    """When an object turns out to move, solve the camera again with it masked out (and
-    recompute the depth), so that only the static world drives the camera (off is faster;
-    the moving pixels may bias the camera)."""
+    """Keep objects out of the camera solve: prompted objects are tracked in the images first
+    and masked out of the first solve (a subject the camera follows cannot pull it), and when
+    an object turns out to move the camera is solved again with it masked out (and the depth
+    recomputed), so that only the static world drives the camera (off is faster; the moving
+    pixels may bias the camera)."""
     fusion: str = option("tsdf", group="backends")
     """Background fusion backend."""
     texture: str = option("views", group="backends")

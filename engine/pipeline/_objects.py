@@ -48,7 +48,7 @@ from ..registry import PROPOSER, SEGMENTER, TRACKER, BackendConfig
 
 __all__ = [
     "ObjectsOutcome", "ObjectBackends", "prompts_for_clip", "track_objects", "lift_and_store", "masks_digest",
-    "objects_digest", "excluded_digest",
+    "objects_digest", "excluded_digest", "subjects_to_ignore",
 ]
 
 log = logging.getLogger(__name__)
@@ -148,8 +148,8 @@ def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | N
 def track_objects(
     texts: Sequence[str],
     frames: Frames,
-    track: CameraTrack,
-    depths: DepthMaps,
+    track: CameraTrack | None,
+    depths: DepthMaps | None,
     *,
     cache: StageCache,
     key: str,
@@ -157,12 +157,19 @@ def track_objects(
     backends: ObjectBackends = ObjectBackends(),
     base_dir: Path | None = None,
     progress: ProgressFn | None = None,
+    stage_prefix: str = "object_",
 ) -> tuple[tuple[TrackedMasks, ...], int]:
     """Every object's masks through the clip: the prompted ones, else proposals from the geometry.
+
+    Without ``track`` and ``depths`` the prompts are tracked in the images alone (before any
+    camera solve), and nothing is proposed. Each object's masks are cached as
+    ``<stage_prefix><name>``.
 
     Returns:
         (tracked masks in instance order, how many came from the cache).
     """
+    if propose and (track is None or depths is None):
+        raise InputError("objects can only be proposed from the geometry: solve the camera and the depth first")
     prompts = prompts_for_clip(texts, frames, base_dir=base_dir)
     tracked, reused = [], 0
     for prompt, text in zip(prompts, texts):
@@ -170,7 +177,7 @@ def track_objects(
             geometry=key, prompt=text, mask=_mask_digest(prompt),
             segmenter=repr(backends.segmenter), tracker=repr(backends.tracker),
         )
-        stage = f"object_{prompt.name}"
+        stage = f"{stage_prefix}{prompt.name}"
         masks = cache.load_masks(stage, prompt_key)
         if masks is None:
             log.info("tracking %s from frame %d", prompt.name, int(frames.frame_numbers[prompt.frame]))
@@ -197,6 +204,24 @@ def track_objects(
         cache.save_masks(f"proposal_{i:02d}", proposal_key, masks)
     atomic_write(listing, json.dumps({"key": proposal_key, "count": len(proposals)}))
     return tuple(proposals), 0
+
+
+def subjects_to_ignore(tracked: Sequence[TrackedMasks], frames: Frames, *, grow_fraction: float = 0.01) -> np.ndarray | None:
+    """N×H×W bool: the prompted objects' masks, grown by ``grow_fraction`` of the frame's long
+    side (a tracked mask misses the rim, and corners on a subject's edge move with it) — what
+    the first camera solve ignores, so a subject the camera follows cannot pull the solve."""
+    import cv2
+
+    if not tracked:
+        return None
+    union = np.zeros((len(frames), frames.height, frames.width), bool)
+    for masks in tracked:
+        union |= masks.masks
+    radius = max(1, int(round(grow_fraction * max(frames.width, frames.height))))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    for i in np.flatnonzero(union.reshape(len(union), -1).any(axis=1)):
+        union[i] = cv2.dilate(union[i].astype(np.uint8), kernel).astype(bool)
+    return union
 
 
 def _mask_digest(prompt: ObjectPrompt) -> str | None:

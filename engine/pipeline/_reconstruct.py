@@ -11,21 +11,23 @@ from typing import Any
 import numpy as np
 
 from sceneforge.reconstruct import ProgressFn
-from sceneforge.scenegraph import InputError, atomic_write, write_scene
+from sceneforge.scenegraph import atomic_write, write_scene
 
-from ..cache import StageCache
+from ..cache import StageCache, stage_key
 from ._config import RUN_FOLDER, ObjectSummary, ReconstructConfig, ReconstructResult
 from ._inputs import prepare_output
-from ._objects import prompts_for_clip
+from ._objects import masks_digest, prompts_for_clip
 from ._stages import (
     Run,
     background_stage,
     camera_stage,
     check_config,
     geometry_pass,
+    nominal_geometry_pass,
     read_stage,
     solve_inputs,
     static_solve_key,
+    subjects_stage,
 )
 
 __all__ = ["reconstruct"]
@@ -52,23 +54,24 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
     if config.objects:
         prompts_for_clip(config.objects, frames, base_dir=Path.cwd())  # a bad prompt fails before any work
     inputs = solve_inputs(config, frames)
-    track = camera_stage(run, frames, inputs, stage="camera_solve", key=inputs.key)
+    subjects = subjects_stage(run, frames, inputs.key) if config.objects and config.solve_without_moving else None
+    first_key = inputs.key if subjects is None else stage_key(first=inputs.key, subjects=masks_digest([("", subjects)]))
+    track = camera_stage(run, frames, inputs, stage="camera_solve", key=first_key, also_ignore=subjects)
 
     geometry = None
-    no_parallax = track.report is not None and "rotation_only" in track.report.flags
+    no_parallax = track.report is not None and bool({"rotation_only", "static_camera"} & set(track.report.flags))
     if no_parallax and config.depth != "none":
-        if config.objects:
-            raise InputError(
-                "the camera only rotates (a pan from a fixed point): there is no parallax to lift objects into 3D; "
-                "drop --object, or film the shot with some camera movement"
-            )
-        log.warning("the camera only rotates: no depth, background or objects (no parallax); the scene has the camera only")
-    if config.depth != "none" and not no_parallax:
-        geometry = geometry_pass(run, frames, track, inputs.key)
+        log.warning(
+            "the camera only rotates or stands still (no parallax): the background is a panorama at a nominal distance and "
+            "objects are cards in front of it; distances in this scene are not measured"
+        )
+        geometry = nominal_geometry_pass(run, frames, track, first_key, subjects)
+    elif config.depth != "none":
+        geometry = geometry_pass(run, frames, track, first_key)
         if geometry.objects.moving is not None and config.solve_without_moving:
             # Second pass over the same stages: the camera solved from the static world only.
             log.info("objects move: solving the camera again without them")
-            key = static_solve_key(inputs.key, geometry.objects)
+            key = static_solve_key(first_key, geometry.objects)
             track = camera_stage(
                 run, frames, inputs, stage="camera_solve_static", key=key, also_ignore=geometry.objects.moving
             )

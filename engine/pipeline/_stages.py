@@ -18,17 +18,27 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.reconstruct import CameraSolver, ProgressFn, filter_consistent, read_frames
+from sceneforge.reconstruct import CameraSolver, ProgressFn, filter_consistent, nominal_depths, read_frames
+from sceneforge.reconstruct.depth import NOMINAL_CONFIDENCE
 from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, Intrinsics, TexturedMesh
 
 from ..cache import DepthStore, StageCache, stage_key
 from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER, BackendConfig
 from ._config import RUN_FOLDER, ReconstructConfig
 from ._inputs import input_fingerprint, load_ignore_masks, load_intrinsics_file
-from ._objects import ObjectBackends, ObjectsOutcome, excluded_digest, lift_and_store, objects_digest, track_objects
+from ._objects import (
+    ObjectBackends,
+    ObjectsOutcome,
+    excluded_digest,
+    lift_and_store,
+    masks_digest,
+    objects_digest,
+    subjects_to_ignore,
+    track_objects,
+)
 
 __all__ = ["Run", "SolveInputs", "Geometry", "read_stage", "solve_inputs", "camera_stage", "depth_stage",
-           "geometry_pass", "static_solve_key", "background_stage", "check_config"]
+           "geometry_pass", "nominal_geometry_pass", "static_solve_key", "subjects_stage", "background_stage", "check_config"]
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +201,34 @@ def geometry_pass(
 ) -> Geometry:
     """Depth for every frame, then the objects: tracked (or proposed) unless ``tracked`` already
     holds them, and lifted into layers on this pass's depth and cameras."""
-    config = run.config
     store, depths = depth_stage(run, frames, track, camera_key, timing="depth" + suffix)
+    return _with_objects(run, frames, track, store, depths, tracked=tracked, suffix=suffix)
+
+
+def nominal_geometry_pass(run: Run, frames: Frames, track: CameraTrack, camera_key: str, subjects: np.ndarray | None) -> Geometry:
+    """The geometry of a shot without parallax: every frame on a sphere at a nominal distance
+    (a panorama), the prompted subjects (``subjects``, N×H×W) nearer, as cards in front of it;
+    then the objects as in :func:`geometry_pass`."""
+    numbers = [int(n) for n in frames.frame_numbers]
+    with run.timed("depth"):
+        digest = masks_digest([("", subjects)]) if subjects is not None else None
+        store = DepthStore(run.config.output / RUN_FOLDER / "depth", stage_key(camera=camera_key, depth="nominal-v1", confidence=NOMINAL_CONFIDENCE, near=digest))
+        if all(store.has(n) for n in numbers):
+            depths = store.load_all(numbers)
+            run.resumed.append("depth")
+        else:
+            depths = nominal_depths(track, near=subjects)
+            for depth in depths.values():
+                store.save(depth)
+    return _with_objects(run, frames, track, store, depths, tracked=None, suffix="")
+
+
+def _with_objects(
+    run: Run, frames: Frames, track: CameraTrack, store: DepthStore, depths: DepthMaps, *,
+    tracked: ObjectsOutcome | None, suffix: str,
+) -> Geometry:
+    """``depths`` with the objects tracked (or proposed, unless ``tracked`` holds them) and lifted on them."""
+    config = run.config
     if not (config.objects or config.propose_objects):
         return Geometry(store, depths, ObjectsOutcome.none())
     with run.timed("objects" + suffix):
@@ -210,6 +246,21 @@ def geometry_pass(
             texture_size=min(1024, config.texture_size), progress=run.progress,
         )
     return Geometry(store, depths, outcome)
+
+
+def subjects_stage(run: Run, frames: Frames, solve_key: str) -> np.ndarray | None:
+    """The prompted objects tracked in the images alone, before any camera exists, grown into
+    the masks the first camera solve ignores (see :func:`subjects_to_ignore`); cached."""
+    config = run.config
+    with run.timed("subjects"):
+        tracked, cached = track_objects(
+            config.objects, frames, None, None, cache=run.cache, key=stage_key(frames=solve_key, pass_="images"),
+            propose=False, backends=_object_backends(config), base_dir=Path.cwd(), progress=run.progress,
+            stage_prefix="subject_",
+        )
+        if tracked and cached == len(tracked):
+            run.resumed.append("subjects")
+    return subjects_to_ignore(tracked, frames)
 
 
 def static_solve_key(first_key: str, objects: ObjectsOutcome) -> str:

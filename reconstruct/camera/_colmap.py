@@ -6,8 +6,11 @@ localizes every other frame against that map: the map's 2D–3D observations are
 carried into the frame with pyramidal optical flow from the neighbouring
 keyframes, then an absolute pose (LO-RANSAC) is estimated and refined. Frames that
 still fail are interpolated and flagged. Hard shots fall back instead of crashing:
-the largest connected part of a broken clip, a rotation-only solve for a pan from
-a fixed point, or a clear :class:`SolveError`.
+the largest connected part of a broken clip, and a rotation-only solve (the
+frame-to-frame homographies) for a pan from a fixed point — and, flagged
+``solve_fallback`` with a warning, for any clip whose keyframes do not register
+(a subject followed by the camera over a weak background): readable frames always
+give a camera.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from sceneforge.scenegraph import (
     FrameStatus,
     InputError,
     Intrinsics,
-    SolveError,
     SolveReport,
     SparsePoints,
     invert_rigid,
@@ -147,18 +149,23 @@ class ColmapSolver:
                     "point (no parallax, so no depth from motion)"
                 )
                 return self._rotation_only_track(frames, motion, timings, flags, messages)
+            # Too little parallax or texture for structure from motion (a subject followed by
+            # the camera, a weakly textured or blurred background): the frames still give a
+            # camera, as a pan through the homography chain, rather than no scene at all.
             corners = int(np.median(motion.num_detected))
-            if corners < MIN_TRACKED:
-                raise SolveError(
-                    f"could not solve the camera: too little texture (a median of {corners} corners per frame, "
-                    f"{len(smap.cam_from_world)} of {len(keys)} keyframes registered); "
-                    "film a textured scene, light it better, or reduce motion blur"
-                )
-            raise SolveError(
-                f"could not solve the camera: {len(smap.cam_from_world)} of {len(keys)} keyframes registered "
-                "(too little texture, too much blur, or too little overlap between frames); "
-                "try --stride 1, a longer clip, --focal with the known focal length, or --mask to hide moving things"
+            flags.extend(["rotation_only", "solve_fallback"])
+            reason = (
+                f"too little texture (a median of {corners} corners per frame)" if corners < MIN_TRACKED
+                else "too little parallax or overlap between frames"
             )
+            messages.append(
+                f"could not solve a moving camera: {len(smap.cam_from_world)} of {len(keys)} keyframes registered "
+                f"({reason}); fell back to a pan from a fixed point through the frame-to-frame homographies, "
+                f"which explain {pan_ratio:.0%} of the image motion. Depth and object placement are nominal; "
+                "a longer clip, --focal, or --mask over moving things may solve it properly"
+            )
+            log.warning("%s", messages[-1])
+            return self._rotation_only_track(frames, motion, timings, flags, messages)
         missing = np.array([k for k in keys if int(k) not in smap.cam_from_world], dtype=np.int64)
         if _longest_run(np.isin(keys, missing)) >= 3:
             flags.append("largest_component")

@@ -1,16 +1,20 @@
 """Dense depth: the depth-estimator protocol, plane-sweep multi-view stereo, the multi-view
-consistency filter, and the alignment of relative (monocular) depth to the camera solve."""
+consistency filter, the alignment of relative (monocular) depth to the camera solve, and
+nominal depth for shots without parallax."""
 
 from ._align import align_relative_depth, depth_scale_to_points
 from ._consistency import filter_consistent
 from ._estimator import DepthEstimator
+from ._nominal import NOMINAL_CONFIDENCE, nominal_depths
 from ._plane_sweep import PlaneSweepConfig, PlaneSweepStereo
 
 __all__ = [
     "DepthEstimator",
+    "NOMINAL_CONFIDENCE",
     "PlaneSweepConfig",
     "PlaneSweepStereo",
     "align_relative_depth",
     "depth_scale_to_points",
     "filter_consistent",
+    "nominal_depths",
 ]

@@ -298,8 +298,10 @@ def _lift_moving(
     grid_a, grid_b = grid_a.reshape(-1), grid_b.reshape(-1)
 
     boxes = [_box(frames, view) for view in views]
-    reference = int(np.argmax([np.count_nonzero(view.mask) for view in views]))
-    cells = _cells_on_mask(views[reference], boxes[reference], frames, g)
+    # One topology over the box for every frame; each frame hides the cells off its own mask,
+    # so the layer's outline is that frame's (as it turns, walks, opens its wings).
+    on_cells = np.stack([_cells_on_mask(view, box, frames, g) for view, box in zip(views, boxes)])
+    cells = on_cells.any(axis=0)
     if not cells.any():
         raise SolveError(f"expected object {name!r} to cover grid cells, got none; lower grid_size")
     triangles = grid_triangles(g, g)[np.concatenate([cells, cells])]
@@ -308,14 +310,16 @@ def _lift_moving(
     remap[used] = np.arange(used.size)
     faces = remap[triangles].astype(np.int32)
 
-    per_frame, numbers = [], []
-    for view, box in zip(views, boxes):
+    per_frame, numbers, hidden = [], [], []
+    for view, box, on in zip(views, boxes, on_cells):
         points = _lift_grid(view, box, grid_a[used], grid_b[used], frames)
-        if points is None:
-            log.debug("object %r: no depth on frame %d; left out", name, int(track.frame_numbers[view.index]))
+        shown = np.concatenate([on, on])[np.concatenate([cells, cells])]  # the faces' cells, in face order
+        if points is None or not shown.any():
+            log.debug("object %r: no depth or no cell on frame %d; left out", name, int(track.frame_numbers[view.index]))
             continue
         per_frame.append((view, box, points))
         numbers.append(int(track.frame_numbers[view.index]))
+        hidden.append(~shown)
     if not per_frame:
         raise SolveError(f"expected depth on moving object {name!r}, got none on its frames")
 
@@ -342,7 +346,7 @@ def _lift_moving(
     return ObjectLayer(
         name=name, instance_id=instance_id, static=False, world_from_local=anchor, mesh=mesh,
         frame_numbers=np.asarray(numbers, dtype=np.int64), vertices_per_frame=vertices, textures_per_frame=textures,
-        stats={**stats, "size": np.median(sizes, axis=0).astype(np.float64).tolist()},
+        hidden_faces_per_frame=np.stack(hidden) if np.any(hidden) else None, stats={**stats, "size": np.median(sizes, axis=0).astype(np.float64).tolist()},
     )
 
 

@@ -183,7 +183,7 @@ def read_scene_meshes(
 
 
 def animated_mesh_paths(path_or_stage: str | Path | Usd.Stage) -> list[str]:
-    """Prim paths of the meshes whose shape, placement, visibility or texture changes over time
+    """Prim paths of the meshes whose shape, holes, placement, visibility or texture changes over time
     (a moving object's layer, an animated edit): a renderer reads these again every frame.
 
     Raises:
@@ -199,7 +199,7 @@ def animated_mesh_paths(path_or_stage: str | Path | Usd.Stage) -> list[str]:
 
 def _changes_over_time(mesh: Usd.Prim) -> bool:
     geom = UsdGeom.Mesh(mesh)
-    if any(attr.ValueMightBeTimeVarying() for attr in (geom.GetPointsAttr(), geom.GetFaceVertexIndicesAttr())):
+    if any(attr.ValueMightBeTimeVarying() for attr in (geom.GetPointsAttr(), geom.GetFaceVertexIndicesAttr(), geom.GetHoleIndicesAttr())):
         return True
     prim = mesh
     while prim.IsValid() and not prim.IsPseudoRoot():

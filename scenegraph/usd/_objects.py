@@ -18,7 +18,8 @@ texture per frame. What :func:`author_object_layer` writes for an object ``crate
                                          ./textures/crate_mesh.png
 
 and for a moving object ``ball`` the mesh ``/World/Objects/ball/ball_mesh`` additionally has
-``points`` and ``extent`` time-sampled at the source frame numbers of its track, ``visibility``
+``points`` and ``extent`` (and, where the object's outline changes, ``holeIndices``: the
+faces off that frame's mask) time-sampled at the source frame numbers of its track, ``visibility``
 time-sampled (``inherited`` on the frames it is seen, ``invisible`` on the clip's other frames),
 and the ``inputs:file`` of ``/World/Looks/ball_mesh/Texture`` time-sampled to
 ``./textures/ball/frame_%06d.png`` (one PNG per source frame; its default value is the first
@@ -85,6 +86,9 @@ class ObjectLayer:
             topology (``V = mesh.num_vertices``); None for a static object.
         textures_per_frame: moving objects: T×h×w×3 uint8 RGB texture per frame (row 0 = top,
             v = 1; mapped by ``mesh.uv``), or None.
+        hidden_faces_per_frame: moving objects: T×F bool, the faces not drawn on each frame
+            (authored as time-sampled ``holeIndices``), so that one topology takes each
+            frame's outline of the object; or None (every face drawn on every frame).
         stats: ``frames_visible`` (int), ``first_frame`` / ``last_frame`` (source frame numbers
             of the first and last frame the object is seen on, or None), ``mask_quality_mean``
             (float in 0..1 or None), ``size`` (3 floats: extent of the local bounding box in scene
@@ -100,6 +104,7 @@ class ObjectLayer:
     frame_numbers: np.ndarray | None = None
     vertices_per_frame: np.ndarray | None = None
     textures_per_frame: np.ndarray | None = None
+    hidden_faces_per_frame: np.ndarray | None = None
     stats: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -121,9 +126,11 @@ class ObjectLayer:
         object.__setattr__(self, "static", bool(self.static))
         object.__setattr__(self, "world_from_local", np.asarray(anchor, dtype=np.float64))
         if self.static:
-            if self.frame_numbers is not None or self.vertices_per_frame is not None or self.textures_per_frame is not None:
+            if any(v is not None for v in (self.frame_numbers, self.vertices_per_frame, self.textures_per_frame,
+                                            self.hidden_faces_per_frame)):
                 raise InputError(
-                    f"static object {self.name!r} must not have frame_numbers, vertices_per_frame or textures_per_frame; "
+                    f"static object {self.name!r} must not have frame_numbers, vertices_per_frame, textures_per_frame "
+                    "or hidden_faces_per_frame; "
                     "pass static=False for a moving object"
                 )
         else:
@@ -145,6 +152,10 @@ class ObjectLayer:
             check_array(self.textures_per_frame, "textures_per_frame", shape=(count, None, None, 3), dtype=np.uint8)
             if self.mesh.uv is None:
                 raise InputError(f"moving object {self.name!r} has textures_per_frame but its mesh has no uv; pass uv")
+        if self.hidden_faces_per_frame is not None:
+            hidden = check_array(self.hidden_faces_per_frame, "hidden_faces_per_frame", shape=(count, self.mesh.num_faces), dtype=bool)
+            if hidden.all(axis=1).any():
+                raise InputError(f"moving object {self.name!r} hides every face on some frame; leave that frame out instead")
         object.__setattr__(self, "frame_numbers", numbers.astype(np.int64))
 
     def _normalised_stats(self) -> dict[str, Any]:
@@ -304,10 +315,17 @@ def _author_stats(prim: Usd.Prim, layer: ObjectLayer) -> None:
 def _author_motion(geom: UsdGeom.Mesh, layer: ObjectLayer) -> None:
     points = geom.GetPointsAttr()
     extent = geom.GetExtentAttr()
-    for number, vertices in zip(layer.frame_numbers, layer.vertices_per_frame):
+    holes = geom.CreateHoleIndicesAttr() if layer.hidden_faces_per_frame is not None else None
+    for k, (number, vertices) in enumerate(zip(layer.frame_numbers, layer.vertices_per_frame)):
         time = Usd.TimeCode(float(number))
+        if holes is not None:
+            hidden = layer.hidden_faces_per_frame[k]
+            holes.Set(Vt.IntArray.FromNumpy(np.flatnonzero(hidden).astype(np.int32)), time)
+            vertices_shown = vertices[np.unique(layer.mesh.faces[~hidden])]
+        else:
+            vertices_shown = vertices
         points.Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(vertices)), time)
-        extent.Set(Vt.Vec3fArray.FromNumpy(np.stack([vertices.min(axis=0), vertices.max(axis=0)])), time)
+        extent.Set(Vt.Vec3fArray.FromNumpy(np.stack([vertices_shown.min(axis=0), vertices_shown.max(axis=0)])), time)
 
 
 def _author_visibility(geom: UsdGeom.Mesh, layer: ObjectLayer, clip_frame_numbers: Sequence[int] | np.ndarray | None) -> None:

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from tests.bench import (
-    bench_camera, bench_composite, bench_depth, bench_edit, bench_geometry, bench_objects, bench_render, bench_tracking,
+    bench_camera, bench_composite, bench_depth, bench_edit, bench_footage, bench_geometry, bench_objects, bench_render,
+    bench_tracking,
 )
 from tests.bench._harness import main as run_benchmark
 
@@ -18,7 +19,8 @@ BENCHMARKS = {
     b.name: b
     for b in (
         bench_camera.BENCHMARK, bench_depth.BENCHMARK, bench_geometry.BENCHMARK, bench_render.BENCHMARK,
-        bench_tracking.BENCHMARK, bench_objects.BENCHMARK, bench_edit.BENCHMARK, bench_composite.BENCHMARK,
+        bench_tracking.BENCHMARK, bench_objects.BENCHMARK, bench_footage.BENCHMARK, bench_edit.BENCHMARK,
+        bench_composite.BENCHMARK,
     )
 }
 

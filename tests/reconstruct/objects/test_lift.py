@@ -354,6 +354,39 @@ def test_moving_layer_plays_back_through_usd(square_layer, sliding, tmp_path):
     assert info["static"] is False and info["first_frame"] == int(square_layer.frame_numbers[0])
 
 
+def test_a_moving_layer_takes_each_frames_outline(sliding, tmp_path):
+    """The square loses its top-right quarter on odd frames (an L, like an arm folded away):
+    those frames hide the faces over the missing quarter, and the layer through USD covers
+    only what the mask does."""
+    frames, track, depths, tracked, _ = sliding
+    masks = tracked.masks.copy()
+    for i in range(1, len(masks), 2):
+        rows, cols = np.flatnonzero(masks[i].any(axis=1)), np.flatnonzero(masks[i].any(axis=0))
+        if len(cols):
+            masks[i][: (rows[0] + rows[-1]) // 2 + 1, (cols[0] + cols[-1]) // 2 + 1:] = False
+    shaped = TrackedMasks(name="square", masks=masks, quality=tracked.quality, prompt_frame=5, frame_numbers=tracked.frame_numbers)
+    layer = lift_object(frames, track, depths, shaped, static=False, instance_id=1, grid_size=32, texture_size=64)
+    hidden = layer.hidden_faces_per_frame
+    assert hidden is not None and hidden.shape == (len(layer.frame_numbers), layer.mesh.num_faces)
+    odd = layer.frame_numbers % 2 == 1
+    assert hidden[~odd].mean() < 0.05 and 0.15 < hidden[odd].mean() < 0.35
+    write_scene(tmp_path, track, objects=[layer])
+    for k, number in enumerate(layer.frame_numbers):
+        (got,) = [m for m in read_scene_meshes(tmp_path, time=float(number)) if m.name == "square_mesh"]
+        assert got.mesh.num_faces == int((~hidden[k]).sum())
+        world = got.mesh.vertices @ got.world_from_local[:3, :3].T + got.world_from_local[:3, 3]
+        # projected into the frame, the drawn faces' centres lie on the frame's mask
+        cam = (world - track.world_from_cam[number][:3, 3]) @ track.world_from_cam[number][:3, :3]
+        uv = track.intrinsics[number].project(cam)
+        centres = uv[got.mesh.faces].mean(axis=1)
+        on = masks[number][np.clip(centres[:, 1].astype(int), 0, 119), np.clip(centres[:, 0].astype(int), 0, 159)]
+        assert on.mean() > 0.97
+    with pytest.raises(InputError, match="hides every face"):
+        ObjectLayer(name="square", instance_id=1, static=False, world_from_local=layer.world_from_local, mesh=layer.mesh,
+                    frame_numbers=layer.frame_numbers, vertices_per_frame=layer.vertices_per_frame,
+                    hidden_faces_per_frame=np.ones_like(hidden))
+
+
 # --------------------------------------------------------------------------------------- no stereo depth: cards
 
 
