@@ -49,7 +49,7 @@ from ..surface._frame_surface import frame_surface, grid_triangles, vertex_norma
 from ..surface._fusion import TSDFFusionConfig
 from ..surface._texture import TextureBakeConfig
 from ._classify import classify_static
-from ._object_views import ObjectView, check_tracked, object_views, spread
+from ._object_views import ObjectView, check_tracked, object_views, on_their_footing, spread
 from ._types import TrackedMasks
 
 __all__ = ["lift_object", "lift_objects"]
@@ -144,6 +144,8 @@ def lift_object(
     if static is None:
         static, score = classify_static(tracked, depths, track, min_area_px=min_area_px)
     report(stage, 1, 3)
+    if not static:
+        views = on_their_footing(views)
     quality = tracked.quality[seen]
     stats = {
         "frames_visible": int(seen.sum()),

@@ -17,6 +17,7 @@ object's card lands on its mask again, a sliding object's lands where it no long
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from sceneforge.scenegraph import CameraTrack, DepthMap, InputError, Intrinsics
 from ..surface._frame_surface import intrinsics_at
 from ._types import TrackedMasks
 
-__all__ = ["ObjectView", "check_tracked", "object_views", "robust_diagonal", "spread"]
+__all__ = ["ObjectView", "check_tracked", "object_views", "on_their_footing", "robust_diagonal", "spread"]
 
 _MAX_DEPTH_STEP = 0.05
 """Relative depth step across which a mask's border pixel is not the object's (see ``trusted``)."""
@@ -171,6 +172,65 @@ def object_views(tracked: TrackedMasks, depths: dict[int, DepthMap], track: Came
             )
         )
     return out
+
+
+def on_their_footing(views: list[ObjectView], *, tolerance: float = 0.1, window: int = 5) -> list[ObjectView]:
+    """A moving object's views as cards standing where the object touches the ground, wherever
+    its own depth is missing or puts it behind that contact.
+
+    Multi-view stereo assumes a static scene: on a car driving past it leaves no depth, or the
+    depth of a point matched on the wrong surface, behind the road at the car's wheels — and the
+    layer then sinks behind the background. An object cannot stand behind the ground it touches
+    (:func:`_contact_depth`: the background just below the mask's lowest pixels), so a frame
+    whose object depth (the core's median) lies more than ``tolerance`` (relative) behind its
+    contact, or that was a card already, gets a card at the contact instead. The cards' depths
+    are then smoothed over time (a running median over ``window`` card frames), as a subject's
+    distance changes smoothly. Frames with no ground below the object keep what they had.
+    """
+    out = []
+    for view in views:
+        contact = _contact_depth(view.mask, view.depth)
+        own = view.depth[view.core & (view.depth > 0)]
+        behind = not view.card and len(own) > 0 and contact is not None and float(np.median(own)) > contact * (1.0 + tolerance)
+        if contact is None or not (view.card or behind):
+            out.append(view)
+            continue
+        depth = np.where(view.mask, np.float32(contact), view.depth).astype(np.float32)
+        out.append(dataclasses.replace(view, depth=depth, core=view.mask, card=True))
+    cards = [k for k, view in enumerate(out) if view.card]
+    depths = np.array([float(np.median(out[k].depth[out[k].mask])) for k in cards])
+    half = window // 2
+    for j, k in enumerate(cards):
+        smooth = float(np.median(depths[max(0, j - half): j + half + 1]))
+        view = out[k]
+        out[k] = dataclasses.replace(view, depth=np.where(view.mask, np.float32(smooth), view.depth).astype(np.float32))
+    return out
+
+
+def _contact_depth(mask: np.ndarray, depth: np.ndarray) -> float | None:
+    """z-depth of the ground where the object on ``mask`` touches it: the median depth of the
+    background in a short band just below the mask's lowest pixel in each column (past the
+    mask's mixed border), or None when too few of those pixels have depth (nothing below: the
+    object runs off the bottom of the frame, or floats)."""
+    h, w = mask.shape
+    rows, cols = np.nonzero(mask)
+    height = rows.max() - rows.min() + 1
+    gap = _erode_px(w, h)
+    band = max(2, int(np.ceil(_CARD_BAND * height)))
+    lowest = np.full(w, -1)
+    np.maximum.at(lowest, cols, rows)
+    columns = np.flatnonzero(lowest >= 0)
+    picks = []
+    for offset in range(gap + 1, gap + 1 + band):
+        r = lowest[columns] + offset
+        inside = r < h
+        values = depth[r[inside], columns[inside]]
+        below_mask = ~mask[r[inside], columns[inside]]
+        picks.append(values[below_mask & (values > 0)])
+    values = np.concatenate(picks) if picks else np.zeros(0)
+    if len(values) < _CARD_MIN_RING_PX:
+        return None
+    return float(np.median(values))
 
 
 def _card_depth(mask: np.ndarray, depth: np.ndarray) -> float | None:

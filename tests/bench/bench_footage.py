@@ -14,7 +14,7 @@ mask's bounding box (``box:x0,y0,x1,y1@0``), at full size (``--max-size 0``). Re
   (``run/instances``) on the same frames — the layer should lose little to them;
 - seconds per frame of the whole reconstruct (its own process) and its peak memory.
 
-Overlays (layer red, annotation outline green) of three frames per case go to
+Overlays (layer red, annotation outline green; PNG) of three frames per case go to
 ``OUT/footage/`` for a person to look at. Shots are made in ``--work`` (a temporary folder
 unless given; given, a reconstruction there with the same arguments is reused).
 
@@ -99,14 +99,26 @@ def reconstruct(clip: Path, kind: str, work: Path) -> tuple[Path, dict[str, Any]
 def layer_silhouettes(shot: Path, name: str) -> dict[int, np.ndarray]:
     """Source frame number → H×W bool: where the object's layer alone covers the frame through
     the USD plate camera (the renderer's object-id pass)."""
+    from pxr import Usd, UsdGeom
+
     from sceneforge.render.scene import iter_scene_passes
     from sceneforge.scenegraph import read_camera_track
+    from sceneforge.scenegraph.usd import BACKGROUND_PATH, OBJECTS_PATH
 
     scene = shot / "scene.usda"
     track = read_camera_track(scene)
-    prefix = f"/World/Objects/{name}"
+    prefix = f"{OBJECTS_PATH}/{name}"
+    # alone: the background and the other objects hidden on the session layer (nothing saved)
+    stage = Usd.Stage.Open(str(scene))
+    stage.SetEditTarget(stage.GetSessionLayer())
+    others = [stage.GetPrimAtPath(BACKGROUND_PATH)]
+    objects = stage.GetPrimAtPath(OBJECTS_PATH)
+    others += [child for child in (objects.GetChildren() if objects else []) if str(child.GetPath()) != prefix]
+    for prim in others:
+        if prim and prim.IsA(UsdGeom.Imageable):
+            UsdGeom.Imageable(prim).MakeInvisible()
     out = {}
-    for frame in iter_scene_passes(scene, track, passes=("object_id",)):
+    for frame in iter_scene_passes(stage, track, passes=("object_id",)):
         ids = [i for i, path in frame.object_paths.items() if path == prefix or path.startswith(prefix + "/")]
         out[frame.frame_number] = np.isin(frame.passes.object_id, ids)
     return out
@@ -183,7 +195,7 @@ def run_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
             rows.append(_overlay(image[..., ::-1], layer, truth))
     if rows:
         strip = np.concatenate(rows, axis=1)
-        path = folder / f"{name}-{kind}.jpg"
+        path = folder / f"{name}-{kind}.png"
         cv2.imwrite(str(path), cv2.resize(strip, None, fx=0.5, fy=0.5)[..., ::-1])
         out["overlay"] = str(path)
     return out
