@@ -20,8 +20,14 @@ moving away from the prompt frame in both directions, it
    (the warped mask is kept), and each frame gets a quality from the flow's
    forward–backward consistency and the agreement between the cut and the warp.
 
-An object that leaves the frame (an empty mask) stays lost for the rest of that direction:
-nothing re-detects it yet. The s-t minimum cut is scipy's max-flow (see ``min_cut_grid``).
+4. finds the object again when it is lost (it left the frame, or a fast motion or an
+   occluder broke the flow), its frame's quality collapses or the mask's colours stop
+   matching the object's (it drifted onto something else): the window of the frame whose
+   colours match the object's (learnt on the prompt frame) best takes the last good mask's
+   shape, cut again; accepted only when the match is nearly as good as on the prompt frame
+   (``motion`` ``refound``), else the object stays lost.
+
+The s-t minimum cut is scipy's max-flow (see ``min_cut_grid``).
 
 Everything runs on frames downscaled to ``max_size_px`` (speed) and masks are upsampled
 to the frames' size.
@@ -121,6 +127,16 @@ class FlowTrackerConfig:
     static_tolerance_px: float = 1.0
     """The object counts as static in a frame when the median difference between the optical flow
     and the flow its depth and cameras imply, over the object, is below this (working pixels)."""
+    refind: bool = True
+    """When the object is lost (it left the frame, or a fast motion or an occluder broke the
+    flow), its frame's quality falls below ``refind_below``, or the mask's colours no longer
+    match the object's (``refind_min_score``), look for it again in the whole frame by its
+    colours learnt on the prompt frame (see :meth:`FlowTracker._refind`)."""
+    refind_below: float = 0.15
+    """Quality under which a frame's mask is not trusted and the object is looked for again."""
+    refind_min_score: float = 0.6
+    """A place found again must match the object's colours at least this share as well as the
+    prompt frame's own mask does (else the object stays lost: better none than another thing)."""
 
     def __post_init__(self) -> None:
         if self.max_size_px < 32:
@@ -135,6 +151,8 @@ class FlowTrackerConfig:
         for name in ("colour_weight", "smoothness"):
             if not getattr(self, name) >= 0:
                 raise InputError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        if not 0 <= self.refind_below <= 1 or not 0 < self.refind_min_score <= 1:
+            raise InputError(f"refind_below must be in [0, 1] and refind_min_score in (0, 1], got {self.refind_below}, {self.refind_min_score}")
         if not 0 <= self.colour_adapt <= 1:
             raise InputError(f"colour_adapt must be in [0, 1], got {self.colour_adapt}")
         if not 2 <= self.colour_bins <= 64 or self.margin_px < 2:
@@ -190,11 +208,18 @@ class FlowTracker:
             progress("track", done, n)
         start = work.downscale_mask(prompt_mask)
         object_hist = work.histogram(prompt_frame, start)
+        prompt_score = float(work.colour_score(prompt_frame, object_hist)[start].mean())
         for step in (1, -1):
-            last, last_mask, hist = prompt_frame, start, object_hist
+            last, last_mask, hist, good = prompt_frame, start, object_hist, start
             for index in range(prompt_frame + step, n if step > 0 else -1, step):
                 last_mask, kind, q = self._step(work, last, index, last_mask, hist,
                                                 depth_of if geometry else None, track if geometry else None)
+                if self.config.refind and self._doubtful(work, index, last_mask, q, object_hist, prompt_score):
+                    found = self._refind(work, index, object_hist, good, prompt_score)
+                    if found is not None:
+                        last_mask, kind, q = found, "refound", self.config.refind_below
+                if last_mask.any() and q >= self.config.refind_below:
+                    good = last_mask
                 if last_mask.any() and self.config.colour_adapt > 0:
                     recent = work.histogram(index, last_mask)
                     hist = (1 - self.config.colour_adapt) * object_hist + self.config.colour_adapt * recent
@@ -235,6 +260,19 @@ class FlowTracker:
         if not warped.any():
             return warped, "lost", 0.0
         fb_share = float(consistent[warped].mean())
+        refined = self._refine(work, index, warped, hist)
+        area_w, area_r = int(warped.sum()), int(refined.sum())
+        agreement = float((refined & warped).sum() / max(1, (refined | warped).sum()))
+        if not (1.0 / (1.0 + cfg.max_area_change) <= area_r / area_w <= 1.0 + cfg.max_area_change):
+            log.debug("frame %d: cut area %d vs warped %d, keeping the warped mask", index, area_r, area_w)
+            return warped, "held", 0.5 * fb_share
+        return refined, kind, fb_share * agreement
+
+    def _refine(self, work, index, warped, hist):
+        """The graph cut of frame ``index`` around ``warped`` (the shape prior), with colours."""
+        import cv2
+
+        cfg = self.config
         inside = cv2.distanceTransform(warped.astype(np.uint8), cv2.DIST_L2, 3)
         outside = cv2.distanceTransform((~warped).astype(np.uint8), cv2.DIST_L2, 3)
         signed = inside - outside
@@ -253,12 +291,48 @@ class FlowTracker:
         cut = min_cut_grid(logodds, work.image(index)[y0:y1, x0:x1], smoothness=cfg.smoothness)
         refined = np.zeros_like(warped)
         refined[y0:y1, x0:x1] = cut
-        area_w, area_r = int(warped.sum()), int(refined.sum())
-        agreement = float((refined & warped).sum() / max(1, (refined | warped).sum()))
-        if not (1.0 / (1.0 + cfg.max_area_change) <= area_r / area_w <= 1.0 + cfg.max_area_change):
-            log.debug("frame %d: cut area %d vs warped %d, keeping the warped mask", index, area_r, area_w)
-            return warped, "held", 0.5 * fb_share
-        return refined, kind, fb_share * agreement
+        return refined
+
+    def _doubtful(self, work, index, mask, quality, hist, prompt_score):
+        """Whether frame ``index``'s mask may have lost the object: empty, of low quality, or with
+        colours unlike the object's (it drifted onto something else)."""
+        if not mask.any() or quality < self.config.refind_below:
+            return True
+        return float(work.colour_score(index, hist)[mask].mean()) < self.config.refind_min_score * prompt_score
+
+    def _refind(self, work, index, hist, reference, prompt_score):
+        """The object looked for again in the whole of frame ``index``: where its last good mask's
+        shape (``reference``) covers colours most like the prompt frame's (the per-pixel
+        log-likelihood ratio of the object's histogram against the frame's own, averaged under
+        the shape), the shape is placed and cut again. Returned when
+        the place matches at least ``refind_min_score`` of the prompt mask's own score and the
+        cut keeps a plausible size; else None (the object stays lost)."""
+        import cv2
+
+        cfg = self.config
+        if prompt_score <= 0.5 or not reference.any():
+            return None  # the object's colours do not stand out from its frame: nothing to go by
+        score = work.colour_score(index, hist)
+        ys, xs = np.nonzero(reference)
+        crop = reference[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1].astype(np.float32)
+        # the mean score under the reference's shape centred on each pixel (a correlation)
+        mean = cv2.filter2D(score.astype(np.float32), -1, crop / crop.sum(), borderType=cv2.BORDER_CONSTANT)
+        cy, cx = np.unravel_index(int(np.argmax(mean)), mean.shape)
+        if mean[cy, cx] < cfg.refind_min_score * prompt_score:
+            return None
+        centre_y, centre_x = ys.min() + (crop.shape[0] - 1) // 2, xs.min() + (crop.shape[1] - 1) // 2
+        shift = np.float32([[1, 0, cx - centre_x], [0, 1, cy - centre_y]])
+        placed = cv2.warpAffine(reference.astype(np.uint8), shift, (work.width, work.height), flags=cv2.INTER_NEAREST) > 0
+        if not placed.any():
+            return None
+        refined = self._refine(work, index, placed, hist)
+        area = int(refined.sum())
+        if not (1.0 / (1.0 + cfg.max_area_change) <= area / max(1, int(reference.sum())) <= 1.0 + cfg.max_area_change):
+            return None
+        if float(score[refined].mean()) < cfg.refind_min_score * prompt_score:
+            return None
+        log.debug("frame %d: object found again at (%d, %d)", index, cx, cy)
+        return refined
 
 
 class _Working:
@@ -324,6 +398,14 @@ class _Working:
             codes = codes[y0:y1, x0:x1]
         counts = np.bincount(codes[where], minlength=self.config.colour_bins**3).astype(np.float64) + 1.0
         return counts / counts.sum()
+
+    def colour_score(self, i: int, hist: np.ndarray) -> np.ndarray:
+        """H×W float: how much more likely each pixel's colour is under ``hist`` (the object's)
+        than under frame ``i``'s own histogram (log ratio, clipped to ±5)."""
+        codes = self.code(i)
+        frame = np.bincount(codes.ravel(), minlength=self.config.colour_bins**3).astype(np.float64) + 1.0
+        frame /= frame.sum()
+        return np.clip(np.log(hist[codes]) - np.log(frame[codes]), -5.0, 5.0)
 
     def flow(self, a: int, b: int) -> np.ndarray:
         """H×W×2 float32 flow from frame ``a`` to ``b`` at working size: pixel x of ``a`` sits at x + flow in ``b``."""

@@ -10,10 +10,11 @@ from sceneforge.scenegraph import InputError, check_array
 
 __all__ = ["MOTIONS", "TrackedMasks"]
 
-MOTIONS = ("prompt", "flow", "geometry", "held", "lost")
+MOTIONS = ("prompt", "flow", "geometry", "held", "refound", "lost")
 """How a frame's mask was obtained: the prompt itself; carried by optical flow or by the
 depth and camera track (static object), then refined; ``held``: the refinement was not
-trusted and the carried mask was kept; ``lost``: the object left the frame (empty mask)."""
+trusted and the carried mask was kept; ``refound``: the object was lost and found again by
+its colours; ``lost``: the object left the frame (empty mask)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -331,10 +331,15 @@ def temporal_error(videos: dict[str, np.ndarray], regions: np.ndarray, depths: n
         ok &= (seen > 0) & (np.abs(seen - in_a[:, 2]) <= depth_tolerance * in_a[:, 2])
         if not ok.any():
             continue
-        map_x, map_y = x[ok].astype(np.float32)[:, None], y[ok].astype(np.float32)[:, None]
-        counted += int(ok.sum())
+        # remap wants maps under 32767 on a side: the points as rows of 1024
+        count = int(ok.sum())
+        side = 1024
+        pad = (-count) % side
+        map_x = np.pad(x[ok].astype(np.float32), (0, pad)).reshape(-1, side)
+        map_y = np.pad(y[ok].astype(np.float32), (0, pad)).reshape(-1, side)
+        counted += count
         for name, video in videos.items():
-            warped = cv2.remap(video[a], map_x, map_y, cv2.INTER_LINEAR)[:, 0].astype(np.float64)
+            warped = cv2.remap(video[a], map_x, map_y, cv2.INTER_LINEAR).reshape(-1, 3)[:count].astype(np.float64)
             totals[name] += float(np.abs(video[b][rows[ok], cols[ok]].astype(np.float64) - warped).mean(axis=1).sum())
     return {"errors": {name: total / counted if counted else None for name, total in totals.items()},
             "measured_pixels": counted, "measured_share": counted / candidates if candidates else None}

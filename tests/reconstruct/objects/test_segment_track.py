@@ -353,6 +353,27 @@ def test_moving_object_is_carried_by_flow_even_with_depth(clip):
     assert min(iou(tracked.masks[i], masks[i]) for i in range(n)) > 0.85
 
 
+def test_an_object_hidden_for_a_while_is_found_again():
+    """The disk is covered on frames 4 and 5 (an occluder of another texture) and comes back 30 px
+    further on than it was going: the flow cannot carry it there, its colours find it again."""
+    frames, masks = disk_clip(n=10)
+    jumped, jumped_masks = disk_clip(n=10, step_px=10.0)  # the same background, the disk further on
+    images = frames.images.copy()
+    images[6:], masks = jumped.images[6:], np.concatenate([masks[:6], jumped_masks[6:]])
+    background = fine_texture(HEIGHT, WIDTH, seed=31).astype(np.float64) * np.array([0.45, 0.8, 1.0])
+    for i in (4, 5):
+        images[i][masks[i]] = np.clip(background[masks[i]], 0, 255).astype(np.uint8)
+    frames = Frames(images=images, fps=frames.fps, frame_numbers=frames.frame_numbers)
+    plain = FlowTrackerConfig(refind=False).build().track(frames, masks[0], 0)
+    assert max(iou(plain.masks[i], masks[i]) for i in range(6, 10)) < 0.5  # without looking again, it is left behind
+    result = FlowTrackerConfig().build().track(frames, masks[0], 0)
+    assert "refound" in result.motion[6:]
+    for i in range(6, 10):
+        assert iou(result.masks[i], masks[i]) > 0.8, i
+    # while hidden there is nothing like it to find: those frames are not "refound" elsewhere
+    assert result.motion[4] != "refound" and result.motion[5] != "refound"
+
+
 def test_tracking_input_errors(clip):
     frames, masks = clip
     tracker = FlowTracker()
