@@ -234,8 +234,6 @@ class FlowTracker:
 
     def _step(self, work, last, index, last_mask, hist, depth_of, track):
         """Carry ``last_mask`` (working size) from frame ``last`` to ``index`` and refine it."""
-        import cv2
-
         cfg = self.config
         if not last_mask.any():
             return last_mask, "lost", 0.0
