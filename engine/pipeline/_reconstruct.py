@@ -14,6 +14,7 @@ from sceneforge.reconstruct import ProgressFn
 from sceneforge.scenegraph import atomic_write, write_scene
 
 from ..cache import StageCache, stage_key
+from ..registry import DEPTH
 from ._config import RUN_FOLDER, ObjectSummary, ReconstructConfig, ReconstructResult
 from ._inputs import prepare_output
 from ._objects import masks_digest, prompts_for_clip
@@ -33,6 +34,10 @@ from ._stages import (
 __all__ = ["reconstruct"]
 
 log = logging.getLogger(__name__)
+
+MIN_SPARSE_POINTS = 20
+"""A solve with fewer triangulated points has too little parallax to measure depth from: the
+shot is made like a pan (a panorama at a nominal distance)."""
 
 
 def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None) -> ReconstructResult:
@@ -60,10 +65,17 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
 
     geometry = None
     no_parallax = track.report is not None and bool({"rotation_only", "static_camera"} & set(track.report.flags))
-    if no_parallax and config.depth != "none":
+    too_few_points = (
+        not no_parallax and len(track.points) < MIN_SPARSE_POINTS and config.options_of(DEPTH.key).get("depth_range") is None
+    )
+    if (no_parallax or too_few_points) and config.depth != "none":
+        why = (
+            "the camera only rotates or stands still (no parallax)" if no_parallax
+            else f"the camera solve triangulated only {len(track.points)} points (too little parallax for depth)"
+        )
         log.warning(
-            "the camera only rotates or stands still (no parallax): the background is a panorama at a nominal distance and "
-            "objects are cards in front of it; distances in this scene are not measured"
+            "%s: the background is a panorama at a nominal distance and objects are cards in front of it; "
+            "distances in this scene are not measured", why,
         )
         geometry = nominal_geometry_pass(run, frames, track, first_key, subjects)
     elif config.depth != "none":

@@ -47,6 +47,10 @@ __all__ = ["ColmapSolverConfig", "ColmapSolver"]
 
 log = logging.getLogger(__name__)
 
+MIN_POINTS = 20
+"""A keyframe solve that triangulates fewer points has no usable parallax (the cameras it
+gives are arbitrary): the clip is solved as a pan instead."""
+
 _COLMAP_MODEL = {"pinhole": "PINHOLE", "simple_radial": "SIMPLE_RADIAL", "radial": "RADIAL"}
 
 
@@ -139,7 +143,8 @@ class ColmapSolver:
                 "fixed point (no parallax, so no depth from motion)"
             )
             return self._rotation_only_track(frames, motion, timings, flags, messages)
-        if len(smap.cam_from_world) < max(3, int(0.3 * len(keys))):
+        too_few_points = len(smap.points.points_in_world) < MIN_POINTS
+        if len(smap.cam_from_world) < max(3, int(0.3 * len(keys))) or too_few_points:
             pan_ratio = float(np.median(motion.homography_inlier_ratio))
             if pan_ratio > 0.8:
                 flags.append("rotation_only")
@@ -156,6 +161,7 @@ class ColmapSolver:
             flags.extend(["rotation_only", "solve_fallback"])
             reason = (
                 f"too little texture (a median of {corners} corners per frame)" if corners < MIN_TRACKED
+                else f"only {len(smap.points.points_in_world)} points triangulated" if too_few_points
                 else "too little parallax or overlap between frames"
             )
             messages.append(
