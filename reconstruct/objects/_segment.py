@@ -21,6 +21,8 @@ in ``[x0, x1) × [y0, y1)``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -147,6 +149,12 @@ class GraphCutSegmenterConfig:
     """Bins of the background's histogram over the frame's range of log depth."""
     smoothness: float = 2.0
     """Weight of the contrast-sensitive boundary term of the cue cut (nats per unit edge)."""
+    box_context: float = 1.0
+    """A box prompt is also cut in a crop of the frame: the box grown by this many times its
+    own size on each side, where GrabCut learns the background's colours near the object, not
+    over the whole frame, where the object's colours may turn up elsewhere (a white mug beside
+    white paper) and the whole-frame cut comes back all background. Of the two cuts the one
+    that fills the box plausibly and separates best is kept. 0: the whole-frame cut only."""
 
     def __post_init__(self) -> None:
         for name in ("iterations", "depth_bins"):
@@ -212,11 +220,46 @@ class GraphCutSegmenter:
             return SegmentResult(mask[None], np.ones(1, np.float32))
         _check_prompt_in_image(prompt, width, height)
         mask, score = self._cut(prompt)
+        if prompt.box is not None:
+            cuts = [(mask, score)] + ([self._cut_in_context(prompt)] if self.config.box_context > 0 else [])
+            mask, score = self._likelier(prompt, *cuts)
         if not mask.any():
-            log.warning("object %r: the prompt's cut is empty; keeping the box/points region", prompt.name)
+            log.warning("object %r: the prompt's cut is empty or a speck of its box; keeping the box/points region", prompt.name)
             mask = _prompt_region(prompt, width, height)
             score = 0.0
         return SegmentResult(mask[None], np.array([score], np.float32))
+
+    @staticmethod
+    def _likelier(prompt: ObjectPrompt, *cuts: tuple[np.ndarray, float], min_fill: float = 0.15) -> tuple[np.ndarray, float]:
+        """Of several cuts of one box prompt, the one a person drawing that box meant: among those
+        filling at least ``min_fill`` of the box (a box is drawn around an object, not around a
+        speck), the one whose cues separate best (its score); an empty mask when none does (the
+        caller then keeps the box region)."""
+        height, width = cuts[0][0].shape
+        box = _box_mask(prompt.box, width, height)
+        fills = [np.count_nonzero(mask & box) / max(1, np.count_nonzero(box)) for mask, _ in cuts]
+        plausible = [k for k, fill in enumerate(fills) if fill >= min_fill]
+        if not plausible:
+            return np.zeros((height, width), bool), 0.0
+        return cuts[max(plausible, key=lambda k: cuts[k][1])]
+
+    def _cut_in_context(self, prompt: ObjectPrompt) -> tuple[np.ndarray, float]:
+        """:meth:`_cut` on the crop around a box prompt (``box_context``), pasted into the frame."""
+        height, width = self._image.shape[:2]
+        x0, y0, x1, y1 = prompt.box
+        grow_x, grow_y = self.config.box_context * (x1 - x0), self.config.box_context * (y1 - y0)
+        c0, r0 = max(0, int(np.floor(x0 - grow_x))), max(0, int(np.floor(y0 - grow_y)))
+        c1, r1 = min(width, int(np.ceil(x1 + grow_x))), min(height, int(np.ceil(y1 + grow_y)))
+        inner = GraphCutSegmenter(self.config)
+        inner._image = np.ascontiguousarray(self._image[r0:r1, c0:c1])
+        inner._depth = None if self._depth is None else np.ascontiguousarray(self._depth[r0:r1, c0:c1])
+        inner._neighbour = None if self._neighbour is None else np.ascontiguousarray(self._neighbour[r0:r1, c0:c1])
+        points = None if prompt.points is None else np.asarray(prompt.points, np.float64) - [c0, r0]
+        local = dataclasses.replace(prompt, box=(x0 - c0, y0 - r0, x1 - c0, y1 - r0), points=points)
+        cut, score = inner._cut(local)
+        mask = np.zeros((height, width), bool)
+        mask[r0:r1, c0:c1] = cut
+        return mask, score
 
     def _cut(self, prompt: ObjectPrompt) -> tuple[np.ndarray, float]:
         import cv2
