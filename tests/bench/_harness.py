@@ -75,6 +75,22 @@ class Benchmark:
     """Record the machine's load average at the start and end of each case (the CPU is shared)."""
 
 
+def work_folder(prefix: str) -> Callable[[argparse.Namespace], AbstractContextManager[None]]:
+    """An ``around_cases`` for benchmarks with a ``--work`` option: ``args.work`` made absolute
+    (and created), or a temporary folder named ``prefix…`` removed after the cases."""
+
+    @contextlib.contextmanager
+    def around(args: argparse.Namespace):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            args.work = (args.work or Path(tmp)).resolve()
+            args.work.mkdir(parents=True, exist_ok=True)
+            yield
+
+    return around
+
+
 def main(benchmark: Benchmark, argv: list[str] | None = None) -> int:
     """Parse the arguments; run one case in-process (``--case``) or every selected case in its own process."""
     parser = argparse.ArgumentParser(

@@ -55,23 +55,21 @@ with each case (the CPU is shared).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tests.bench._common import ROOT, SHARED_DATA
-from tests.bench._harness import Benchmark, Report, main, print_table
+from tests.bench._harness import Benchmark, Report, main, print_table, work_folder
 
 DEMO_CLIP = ROOT / "assets" / "demo" / "room.mp4"
 DEMO_OBJECTS = ("table", "crate", "ball", "column")
@@ -714,15 +712,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--davis-end", type=int, default=None, help="DAVIS: source frame to stop before (default: all)")
 
 
-@contextlib.contextmanager
-def work_folder(args: argparse.Namespace) -> Iterator[None]:
-    """Around the cases: ``args.work`` made absolute, or a temporary folder removed after the cases."""
-    with tempfile.TemporaryDirectory(prefix="bench_composite_") as tmp:
-        args.work = (args.work or Path(tmp)).resolve()
-        args.work.mkdir(parents=True, exist_ok=True)
-        yield
-
-
 def data_folder(case: str) -> Path | None:
     if case in ("kitchen-remove", "novel-views:kitchen", "speed"):
         return KITCHEN
@@ -814,7 +803,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
 BENCHMARK = Benchmark(
     name="composite", module="tests.bench.bench_composite", description=__doc__, cases=CASES, run_case=run_case,
     report=report, add_arguments=add_arguments, forward=("--work", "--kitchen-end", "--kitchen-stride", "--davis-clip", "--davis-end"),
-    around_cases=work_folder, data_folder=data_folder,
+    around_cases=work_folder("bench_composite_"), data_folder=data_folder,
 )
 
 if __name__ == "__main__":

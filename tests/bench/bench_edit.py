@@ -34,7 +34,6 @@ job are slower.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import resource
@@ -43,13 +42,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tests.bench._harness import Benchmark, Report, main, measure_process, print_table
+from tests.bench._harness import Benchmark, Report, main, measure_process, print_table, work_folder
 
 CASES = ["build", "python-api", "apply-edits", "cli"]
 NUM_FRAMES = 300
@@ -589,15 +587,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for the scenes (default: a temporary folder, removed after)")
 
 
-@contextlib.contextmanager
-def work_folder(args: argparse.Namespace) -> Iterator[None]:
-    """Around the cases: ``args.work`` made absolute, or a temporary folder removed after the cases."""
-    with tempfile.TemporaryDirectory(prefix="bench_edit_") as tmp:
-        args.work = (args.work or Path(tmp)).resolve()
-        args.work.mkdir(parents=True, exist_ok=True)
-        yield
-
-
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     by_case = {r["case"]: r for r in results}
     tables = [
@@ -654,7 +643,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
 
 BENCHMARK = Benchmark(
     name="edit", module="tests.bench.bench_edit", description=__doc__, cases=CASES, run_case=run_case, report=report,
-    add_arguments=add_arguments, forward=("--work",), prerequisites=frozenset({"build"}), around_cases=work_folder,
+    add_arguments=add_arguments, forward=("--work",), prerequisites=frozenset({"build"}), around_cases=work_folder("bench_edit_"),
 )
 
 if __name__ == "__main__":

@@ -24,21 +24,18 @@ unless given; given, a reconstruction there with the same arguments is reused).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tests.bench._common import ROOT, SHARED_DATA
-from tests.bench._harness import Benchmark, Report, main, print_table
+from tests.bench._harness import Benchmark, Report, main, print_table, work_folder
 
 DAVIS = SHARED_DATA / "davis"
 CLIPS = ["bear", "blackswan", "car-shadow", "breakdance"]
@@ -207,14 +204,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "made with the same arguments is reused")
 
 
-@contextlib.contextmanager
-def work_folder(args: argparse.Namespace) -> Iterator[None]:
-    with tempfile.TemporaryDirectory(prefix="bench_footage_") as tmp:
-        args.work = (args.work or Path(tmp)).resolve()
-        args.work.mkdir(parents=True, exist_ok=True)
-        yield
-
-
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     table = print_table(
         "Creator footage (DAVIS-2016, subject prompted on frame 0): does a scene come out, and does the subject's "
@@ -242,7 +231,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
 
 BENCHMARK = Benchmark(
     name="footage", module="tests.bench.bench_footage", description=__doc__, cases=CASES, run_case=run_case, report=report,
-    add_arguments=add_arguments, forward=("--work",), around_cases=work_folder,
+    add_arguments=add_arguments, forward=("--work",), around_cases=work_folder("bench_footage_"),
     data_folder=lambda case: DAVIS / case.split(":")[0],
 )
 
