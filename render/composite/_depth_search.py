@@ -81,38 +81,49 @@ def search_depth(
     r0, c0 = int(rows.min()), int(cols.min())
     rr, cc = (rows - r0) // stride, (cols - c0) // stride
     box = (int(rr.max()) + 1, int(cc.max()) + 1)
-    present = np.zeros(box, np.float32)
-    present[rr, cc] = 1.0
-    support = np.maximum(_box(present, window)[rr, cc], 1.0)
     costs = np.full((n, m), np.inf, np.float32)
     checked = np.zeros((n, m), bool)
-    for j in range(m):
-        valid = np.isfinite(hyps[:, j]) & (hyps[:, j] > 0)
-        if not valid.any():
-            continue
-        idx = np.flatnonzero(valid)
-        cost, views = _photo_cost(rows[idx], cols[idx], hyps[idx, j], intrinsics, world_from_cam, sources,
-                                  truncation=truncation, occlusion_tolerance=occlusion_tolerance)
-        seen = views >= min_views
-        total, count = np.zeros(box, np.float32), np.zeros(box, np.float32)
-        total[rr[idx[seen]], cc[idx[seen]]] = cost[seen]
-        count[rr[idx[seen]], cc[idx[seen]]] = 1.0
-        total, count = _box(total, window)[rr[idx], cc[idx]], _box(count, window)[rr[idx], cc[idx]]
-        costs[idx, j] = np.where(count > 0, total / np.maximum(count, 1.0), truncation)
-        checked[idx, j] = count >= 0.5 * support[idx]
+
+    def evaluate(columns: range, among: np.ndarray) -> None:
+        """Window costs of hypotheses ``columns`` on the pixels ``among`` (indices), aggregated
+        over those pixels only."""
+        present = np.zeros(box, np.float32)
+        present[rr[among], cc[among]] = 1.0
+        support = np.maximum(_box(present, window), 1.0)
+        for j in columns:
+            valid = np.isfinite(hyps[among, j]) & (hyps[among, j] > 0)
+            if not valid.any():
+                continue
+            idx = among[valid]
+            cost, views = _photo_cost(rows[idx], cols[idx], hyps[idx, j], intrinsics, world_from_cam, sources,
+                                      truncation=truncation, occlusion_tolerance=occlusion_tolerance)
+            seen = views >= min_views
+            total, count = np.zeros(box, np.float32), np.zeros(box, np.float32)
+            total[rr[idx[seen]], cc[idx[seen]]] = cost[seen]
+            count[rr[idx[seen]], cc[idx[seen]]] = 1.0
+            total, count = _box(total, window)[rr[idx], cc[idx]], _box(count, window)[rr[idx], cc[idx]]
+            costs[idx, j] = np.where(count > 0, total / np.maximum(count, 1.0), truncation)
+            checked[idx, j] = count >= 0.5 * support[rr[idx], cc[idx]]
+
     everyone = np.arange(n)
+    evaluate(range(priors), everyone)
     prior_costs = np.where(checked[:, :priors], costs[:, :priors], np.inf)
-    best_prior = np.argmin(prior_costs, axis=1)
+    best_prior = np.argmin(prior_costs, axis=1) if priors else np.zeros(n, np.int64)
     # an unchecked prior: the first valid one (the caller's preferred guess)
-    first_valid = np.argmax(np.isfinite(costs[:, :priors]), axis=1)
-    prior_checked = np.isfinite(prior_costs[everyone, best_prior])
+    first_valid = np.argmax(np.isfinite(costs[:, :priors]), axis=1) if priors else np.zeros(n, np.int64)
+    prior_checked = np.isfinite(prior_costs[everyone, best_prior]) if priors else np.zeros(n, bool)
     best_prior = np.where(prior_checked, best_prior, first_valid)
-    prior_valid = np.isfinite(costs[everyone, best_prior])
+    prior_valid = np.isfinite(costs[everyone, best_prior]) if priors else np.zeros(n, bool)
+    prior_cost = costs[everyone, best_prior] if priors else np.full(n, np.inf)
+    # the levels are swept only where the prior is contradicted or there is none (most of a
+    # hole keeps its prior, and the sweep is most of the cost)
+    doubtful = np.flatnonzero((prior_checked & (prior_cost > contradiction)) | ~prior_valid)
+    if m > priors and len(doubtful):
+        evaluate(range(priors, m), doubtful)
     level_costs = np.where(checked[:, priors:], costs[:, priors:], np.inf)
     best_level = priors + np.argmin(level_costs, axis=1) if m > priors else np.zeros(n, np.int64)
     level_cost = costs[everyone, best_level] if m > priors else np.full(n, np.inf)
     level_ok = np.isfinite(level_cost) & checked[everyone, best_level] if m > priors else np.zeros(n, bool)
-    prior_cost = costs[everyone, best_prior]
     contradicted = prior_checked & (prior_cost > contradiction) & (level_cost < 0.5 * prior_cost)
     use_level = level_ok & (contradicted | ~prior_valid)
     best = np.where(use_level, best_level, best_prior)
