@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sceneforge.scenegraph import InputError, Scene, SceneForgeError, apply_edits, read_edit_list
+from sceneforge.scenegraph.edit import edits_lock
 
 from ..registry import int_at_least, positive_float
 
@@ -179,11 +180,21 @@ def cmd_edit(args: argparse.Namespace) -> int:
         raise InputError("give one edit (e.g. 'move chair --by 0.4,0,0') or --apply FILE; see 'sceneforge edit --help'")
     if args.apply is not None and args.op is not None:
         raise InputError(f"give either one edit or --apply, got both ({args.op} and --apply {args.apply})")
-    scene = Scene.open(args.scene)
-    before = len(scene.diff())
     if args.op == "list":
+        scene = Scene.open(args.scene)
         _print_scene_listing(scene)
         return 0
+    folder = Path(args.scene) if Path(args.scene).is_dir() else Path(args.scene).parent
+    if not folder.is_dir():
+        Scene.open(args.scene)  # raises the usual one-line error for a missing scene
+    with edits_lock(folder):
+        # opened inside the lock: an edit saved by another writer while this one waited is read
+        return _edit_locked(args, Scene.open(args.scene))
+
+
+def _edit_locked(args: argparse.Namespace, scene: Scene) -> int:
+    """The read-modify-write of one ``sceneforge edit``, under the shot's edits lock."""
+    before = len(scene.diff())
     if args.apply is not None and args.apply.suffix.lower() == ".py":
         import runpy
 

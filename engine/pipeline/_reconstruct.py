@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from sceneforge.reconstruct import ProgressFn
-from sceneforge.scenegraph import atomic_write, write_scene
+from sceneforge.scenegraph import Scene, atomic_write, write_scene
+from sceneforge.scenegraph.usd import EDITS_FILE, orphaned_edits
 
 from ..cache import StageCache, stage_key
 from ..registry import DEPTH
@@ -94,6 +95,8 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
         background = background_stage(run, frames, track, geometry)
 
     objects = geometry.objects if geometry is not None else None
+    backup = config.output / f"{EDITS_FILE}.bak"
+    backup_before = backup.stat().st_mtime_ns if backup.exists() else None
     with run.timed("write_usd"):
         scene_path = write_scene(
             config.output, track, source=str(config.input), background=background,
@@ -103,6 +106,9 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
             objects=objects.layers if objects is not None else (),
             instance_paths=list(objects.instance_paths) if objects is not None and objects.instance_paths else None,
         )
+
+    if backup.exists() and backup.stat().st_mtime_ns != backup_before:
+        _report_kept_edits(scene_path, backup)
 
     summaries = tuple(ObjectSummary.of(layer) for layer in (objects.layers if objects is not None else ()))
     report_path = config.output / "report.json"
@@ -124,6 +130,19 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
         image_size=(frames.width, frames.height), timings_secs=dict(run.timings), resumed_stages=tuple(run.resumed),
         objects=summaries,
     )
+
+
+def _report_kept_edits(scene_path: Path, backup: Path) -> None:
+    """Say that the shot's earlier edits were kept over the new reconstruction, and which of
+    them refer to prims it no longer has."""
+    kept = len(Scene.open(scene_path).diff())
+    log.warning("kept %d edit(s) made on the earlier reconstruction; the old edits are backed up as %s", kept, backup.name)
+    orphans = orphaned_edits(scene_path)
+    if orphans:
+        log.warning(
+            "%d edit(s) refer to prims this reconstruction no longer has (they do nothing until removed): %s",
+            len(orphans), ", ".join(orphans),
+        )
 
 
 def _finite(value: Any) -> Any:

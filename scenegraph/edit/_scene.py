@@ -76,6 +76,7 @@ from ._checks import check_color, check_matrix, check_name, check_number, check_
 from ._diff import SceneEdit, diff_edits
 from ._handle import NamedHandles
 from ._light_handle import LightHandle, define_light
+from ._merge import edits_lock, merge_layers
 from ._surface_handles import BackgroundHandle, ObjectHandle
 
 __all__ = ["Scene", "SceneEdit"]
@@ -83,6 +84,18 @@ __all__ = ["Scene", "SceneEdit"]
 log = logging.getLogger(__name__)
 
 _FALLBACK_GROUND_DISTANCE_M = 2.0
+
+
+def _read_layer(path: Path) -> Sdf.Layer | None:
+    """The layer in the file at ``path`` as it is on disk now (not USD's cached copy), or None."""
+    if not path.is_file():
+        return None
+    layer = Sdf.Layer.CreateAnonymous(".usda")
+    try:
+        layer.ImportFromString(path.read_text(encoding="utf-8"))
+    except (Tf.ErrorException, UnicodeDecodeError, OSError) as exc:
+        raise SceneFileError(f"expected {str(path)!r} to be a readable USD layer, got {exc.__class__.__name__}; restore it") from exc
+    return layer
 
 
 # ----------------------------------------------------------------------------------------
@@ -157,12 +170,29 @@ class Scene:
         """Write the edits layer to ``edits.usda`` atomically (temporary file, then rename).
         Only that file is written. Returns its path.
 
+        Safe beside other writers (another process, the viewer, a second ``sceneforge edit``):
+        the shot's edits lock is held while it reads what is on disk and writes; when another
+        writer saved since this scene was opened or last saved, this scene's edits since then
+        are merged onto theirs (:func:`merge_layers`; this scene's value wins where both changed
+        the same thing) instead of overwriting them, and the undo history is cleared (undoing
+        across the merge would drop the other writer's edits).
+
         Raises:
             SceneFileError: the file cannot be written.
         """
         target = Path(self._edits.realPath)
-        export_layer(self._edits, target)
-        self._saved_text = self._edits.ExportToString()
+        with edits_lock(target.parent):
+            theirs = _read_layer(target)
+            if theirs is not None and theirs.ExportToString() != self._saved_text:
+                base = Sdf.Layer.CreateAnonymous(".usda")
+                base.ImportFromString(self._saved_text)
+                merged = merge_layers(base, self._edits, theirs)
+                self._edits.TransferContent(merged)
+                self._undo.clear()
+                self._redo.clear()
+                log.warning("%s was saved by another writer meanwhile: merged this scene's edits onto it", target)
+            export_layer(self._edits, target)
+            self._saved_text = self._edits.ExportToString()
         log.debug("saved %s", target)
         return target
 

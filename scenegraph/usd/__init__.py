@@ -36,7 +36,7 @@ from ._schema import (
 from ._stage import as_stage, export_layer, layer_data, open_stage, tf_reason
 from ._summary import frame_asset_paths, scene_summary
 from ._validate import StageValidation, validate_stage
-from ._write import write_scene
+from ._write import orphaned_edits, write_scene
 
 __all__ = [
     # public API
@@ -53,6 +53,7 @@ __all__ = [
     "frame_asset_paths",
     "scene_summary",
     "validate_stage",
+    "orphaned_edits",
     "write_scene",
     # the schema
     "ATTR_DEPTH_MAPS",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pxr import Kind, Sdf, Usd, UsdGeom, Vt
+from pxr import Kind, Sdf, Tf, Usd, UsdGeom, Vt
 
 from ..types import CameraTrack, InputError, SparsePoints, TexturedMesh
 from ._camera import author_camera
@@ -34,7 +35,7 @@ from ._schema import (
 )
 from ._stage import export_layer
 
-__all__ = ["write_scene"]
+__all__ = ["orphaned_edits", "write_scene"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def write_scene(
     depth_paths: Sequence[str] | None = None,
     objects: Sequence[ObjectLayer] = (),
     instance_paths: Sequence[str] | None = None,
+    keep_edits: bool = True,
 ) -> Path:
     """Write a camera track as a SceneForge scene: ``reconstruction.usda``, ``edits.usda``, ``scene.usda``.
 
@@ -80,6 +82,11 @@ def write_scene(
         instance_paths: one instance-map file per frame, relative to ``folder`` (e.g.
             ``instances/0001.npz``), stored on the plate camera as the
             ``sceneforge:instanceMaps`` asset array, as ``depth_paths`` are.
+        keep_edits: when ``folder`` already holds an ``edits.usda`` with edits (a shot being
+            reconstructed again), keep them in the new scene — the old file is first copied to
+            ``edits.usda.bak`` — instead of starting from empty edits. Use
+            :func:`orphaned_edits` to list those that refer to prims the new reconstruction
+            no longer has.
 
     Returns:
         The path of ``scene.usda``.
@@ -121,6 +128,11 @@ def write_scene(
     )
     reconstruction.customLayerData = layer_data
     edits = Sdf.Layer.CreateAnonymous(".usda")
+    previous = _previous_edits(out / EDITS_FILE) if keep_edits else None
+    if previous is not None:
+        shutil.copyfile(out / EDITS_FILE, out / f"{EDITS_FILE}.bak")
+        edits.TransferContent(previous)
+        log.info("kept the edits of %s (the old file is %s.bak)", out / EDITS_FILE, EDITS_FILE)
     scene = Sdf.Layer.CreateAnonymous(".usda")
     scene.subLayerPaths.append(f"./{EDITS_FILE}")
     scene.subLayerPaths.append(f"./{RECONSTRUCTION_FILE}")
@@ -134,6 +146,43 @@ def write_scene(
         export_layer(layer, out / name)
     log.debug("wrote %d frames and %d points to %s", len(track), len(track.points), out)
     return out / SCENE_FILE
+
+
+def _previous_edits(path: Path) -> Sdf.Layer | None:
+    """The edits layer in ``path`` when it holds any edit (a prim spec), else None (also when
+    it is missing or unreadable: then there is nothing to keep)."""
+    if not path.is_file():
+        return None
+    layer = Sdf.Layer.CreateAnonymous(".usda")
+    try:
+        layer.ImportFromString(path.read_text(encoding="utf-8"))
+    except (Tf.ErrorException, UnicodeDecodeError, OSError) as exc:
+        log.warning("%s could not be read (%s); the new scene starts with no edits", path, exc.__class__.__name__)
+        return None
+    return layer if layer.rootPrims else None
+
+
+def orphaned_edits(path: str | Path) -> list[str]:
+    """Prim paths the scene's ``edits.usda`` has opinions on (``over``) that nothing defines any
+    more — edits kept across a new reconstruction whose prims it no longer has."""
+    stage = Usd.Stage.Open(str(Path(path) / SCENE_FILE if Path(path).is_dir() else path))
+    edits = next((layer for layer in stage.GetLayerStack(False) if Path(layer.realPath).name == EDITS_FILE), None)
+    if edits is None:
+        return []
+    out = []
+
+    def visit(spec_path: Sdf.Path) -> None:
+        if not spec_path.IsPrimPath():
+            return
+        spec = edits.GetPrimAtPath(spec_path)
+        prim = stage.GetPrimAtPath(spec_path)
+        if spec and spec.specifier == Sdf.SpecifierOver and prim and not prim.IsDefined():
+            parent = spec_path.GetParentPath()
+            if not any(parent.HasPrefix(Sdf.Path(o)) for o in out):
+                out.append(str(spec_path))
+
+    edits.Traverse(Sdf.Path.absoluteRootPath, visit)
+    return sorted(out)
 
 
 def _tool_version() -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sceneforge.engine.cli import build_parser, main
-from sceneforge.scenegraph import FrameStatus, read_camera_track, rotation_angle, similarity_from_points, validate_stage
+from sceneforge.scenegraph import FrameStatus, Scene, read_camera_track, rotation_angle, similarity_from_points, validate_stage
 from tests.conftest import DEMO_DIR
 
 
@@ -77,14 +77,27 @@ def test_existing_scene_is_not_overwritten(demo_shot, capsys):
     assert (demo_shot / "scene.usda").read_bytes() == before
 
 
-def test_rerun_with_force_resumes_from_the_cache(demo_shot, tmp_path, capsys):
+def test_rerun_with_force_resumes_from_the_cache_and_keeps_the_edits(demo_shot, tmp_path, capsys):
     shot = tmp_path / "copy"
     shutil.copytree(demo_shot, shot)
+    assert main(["edit", str(shot), "delete", "object_01"]) == 0
+    edits = (shot / "edits.usda").read_text()
+    # an edit on a prim that a new reconstruction may not have
+    assert main(["edit", str(shot), "delete", "object_02"]) == 0
+    text = (shot / "edits.usda").read_text().replace("object_02", "object_99")
+    (shot / "edits.usda").write_text(text)
+    capsys.readouterr()
     assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force", "--max-size", "320", "--texture-size", "512"]) == 0
-    assert "Resumed:       camera_solve, depth, objects, background" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "Resumed:       camera_solve, depth, objects, background" in printed.out
     a = read_camera_track(shot / "scene.usda")
     b = read_camera_track(demo_shot / "scene.usda")
     np.testing.assert_array_equal(a.world_from_cam, b.world_from_cam)
+    # the edits survive, backed up, and the one on a prim that is gone is named
+    assert (shot / "edits.usda.bak").read_text() == text
+    assert "object_01" not in Scene.open(shot).objects and "object_01" in Scene.open(shot).removed_objects
+    assert "kept" in printed.err and "edits.usda.bak" in printed.err and "/World/Objects/object_99" in printed.err
+    assert "object_01" in edits  # the first edit was saved before
 
 
 @pytest.mark.parametrize(
