@@ -6,9 +6,12 @@ non-zero; ``--debug`` shows the traceback. Progress bars go to stderr, results t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from sceneforge.scenegraph import SceneForgeError
 
@@ -31,6 +34,33 @@ def _setup_logging(debug: bool, verbose: bool, quiet: bool) -> None:
     root.propagate = False
 
 
+@contextlib.contextmanager
+def _terminate_as_interrupt(*, solver: bool) -> Iterator[list[int]]:
+    """While the block runs, SIGTERM (a job scheduler or ``kill`` stopping the run) behaves like
+    Ctrl-C: it raises KeyboardInterrupt in the main thread, so temporaries are removed on the way
+    out and one line is printed. Yields a list that holds the signal once one came. ``solver``:
+    the command may run COLMAP (see below)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    # COLMAP's logging installs a native handler for SIGTERM (a stack dump) when pycolmap is
+    # first imported: import it first, so that this handler is the one in place.
+    if solver:
+        with contextlib.suppress(ImportError):
+            import pycolmap  # noqa: F401
+
+    def stop(signum: int, _frame: object) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
@@ -39,18 +69,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _setup_logging(args.debug, args.verbose, args.quiet)
-    try:
-        return _COMMANDS[args.command](args)
-    except SceneForgeError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted; finished stages are kept in the run folder and a re-run resumes", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - the CLI turns every unexpected failure into one line
-        if args.debug:
-            raise
-        print(f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
-        return 1
+    with _terminate_as_interrupt(solver=args.command == "reconstruct") as terminated:
+        try:
+            return _COMMANDS[args.command](args)
+        except SceneForgeError as exc:
+            if args.debug:
+                raise
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            what = "stopped (SIGTERM)" if terminated else "interrupted"
+            print(f"{what}; finished stages are kept in the run folder and a re-run resumes", file=sys.stderr)
+            return 143 if terminated else 130
+        except Exception as exc:  # noqa: BLE001 - the CLI turns every unexpected failure into one line
+            if args.debug:
+                raise
+            print(f"internal error: {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+            return 1
