@@ -10,6 +10,7 @@ import numpy as np
 
 from sceneforge.reconstruct import IMAGE_SUFFIXES
 from sceneforge.scenegraph import Frames, InputError, OutputExistsError
+from sceneforge.scenegraph.files import remove_stale_temporaries
 
 from ._config import RUN_FOLDER
 
@@ -29,6 +30,7 @@ def prepare_output(output: Path, *, force: bool) -> None:
                 f"{output} exists and is not empty (and is not a SceneForge shot); choose another -o or pass --force"
             )
     output.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(output)
 
 
 def load_intrinsics_file(path: Path) -> np.ndarray:

@@ -16,6 +16,8 @@ give a camera.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from sceneforge.scenegraph import (
     SparsePoints,
     invert_rigid,
 )
+from sceneforge.scenegraph.files import process_alive
 
 from .._progress import ProgressFn
 from ._interpolate import interpolate_poses
@@ -259,7 +262,8 @@ class ColmapSolver:
 
         cfg = self.config
         pycolmap.set_random_seed(cfg.seed)
-        with tempfile.TemporaryDirectory(prefix="sceneforge-solve-") as tmp:
+        _remove_stale_solves()
+        with tempfile.TemporaryDirectory(prefix=f"{_SOLVE_PREFIX}{os.getpid()}-") as tmp:
             work = Path(tmp)
             image_dir, mask_dir = work / "images", work / "masks"
             image_dir.mkdir()
@@ -481,6 +485,17 @@ class ColmapSolver:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+_SOLVE_PREFIX = "sceneforge-solve-"
+"""COLMAP's scratch folders in the system's temporary folder: ``sceneforge-solve-<pid>-<random>``."""
+
+
+def _remove_stale_solves() -> None:
+    """Remove the scratch folders of solves whose process is gone (killed before cleaning up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_SOLVE_PREFIX}*-*"):
+        pid = folder.name[len(_SOLVE_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _to_4x4(cam_from_world_3x4: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from types import TracebackType
 import numpy as np
 
 from sceneforge.scenegraph import InputError, OutputExistsError, atomic_path, check_array
-from sceneforge.scenegraph.files import temporary_sibling
+from sceneforge.scenegraph.files import remove_stale_temporaries, temporary_sibling
 
 from ._encode import OddSize, VideoEncoder
 from ._exr import import_openexr, pack_channels, srgb_to_linear, write_exr
@@ -147,6 +147,7 @@ class VideoWriter:
         self._commit: AbstractContextManager[Path] | None = None
         self._encoder: VideoEncoder | None = None
         self._tmp: Path | None = None
+        remove_stale_temporaries(self.path.absolute().parent)
         if self.kind == "video":
             # The temporary file keeps the real suffix, so that FFmpeg picks the container from it.
             self._commit = atomic_path(self.path)

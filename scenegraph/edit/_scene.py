@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 from pxr import Gf, Kind, Sdf, Tf, Usd, UsdGeom, UsdLux, UsdShade
 
+from ..files import remove_stale_temporaries
 from ..types import InputError, SceneFileError, TexturedMesh
 from ..usd import (
     ATTR_FRAME_NUMBERS,
@@ -182,6 +183,7 @@ class Scene:
         """
         target = Path(self._edits.realPath)
         with edits_lock(target.parent):
+            remove_stale_temporaries(target.parent)
             theirs = _read_layer(target)
             if theirs is not None and theirs.ExportToString() != self._saved_text:
                 base = Sdf.Layer.CreateAnonymous(".usda")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pxr import Usd, UsdGeom
 
-from ..files import temporary_sibling
+from ..files import remove_stale_temporaries, temporary_sibling
 from ..types import CameraTrack, InputError, Intrinsics, OutputExistsError, SceneFileError, SparsePoints, rotation_about_axis
 from ..usd import POINTS_PATH, as_stage, read_points
 
@@ -126,6 +126,7 @@ def write_folder_atomic(path: Path, files: Mapping[str, bytes], *, overwrite: bo
                 f"{str(path)!r} holds files this export did not write ({', '.join(foreign[:3])}); "
                 "export into a new or empty folder"
             )
+    remove_stale_temporaries(path.parent)
     tmp = temporary_sibling(path)
     try:
         tmp.mkdir()

@@ -4,20 +4,28 @@ A file is written under a temporary name in the same folder and renamed over the
 (``os.replace``, atomic on POSIX and Windows), so a crash or an interrupt never leaves a
 half-written file where a reader looks. The temporary name keeps the target's suffix,
 because some writers (USD's ``Sdf.Layer.Export``, OpenCV's ``imwrite``) choose the format
-from it.
+from it; it also names the writing process, so that what a killed process left behind is
+recognised and removed by the next run (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..types import SceneFileError
 
-__all__ = ["atomic_path", "atomic_write", "temporary_sibling"]
+__all__ = ["atomic_path", "atomic_write", "process_alive", "remove_stale_temporaries", "temporary_sibling"]
+
+log = logging.getLogger(__name__)
+
+_TEMPORARY = re.compile(r"^\..*\.(\d+)\.[0-9a-f]{8}\.tmp(\.[^.]+)?$")
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -69,3 +77,42 @@ def _unwritable(path: Path, exc: OSError) -> SceneFileError:
     return SceneFileError(
         f"expected to write {str(path)!r}, got {exc.strerror or exc}; check that the folder exists and is writable"
     )
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Remove the temporaries (files or folders named by :func:`temporary_sibling`) that
+    processes no longer running left in ``folder`` — a run killed before it could clean up.
+    Returns how many were removed; a folder that is missing or unreadable is left alone."""
+    removed = 0
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or int(match.group(1)) == os.getpid() or process_alive(int(match.group(1))):
+            continue
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed += 1
+        except OSError as exc:
+            log.debug("could not remove the stale temporary %s: %s", entry, exc)
+    if removed:
+        log.info("removed %d temporary file(s) a stopped run left in %s", removed, folder)
+    return removed
