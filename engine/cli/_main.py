@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from sceneforge.scenegraph import SceneForgeError
+from sceneforge.scenegraph.usd import outside_assets_allowed
 
 from ._commands import cmd_export, cmd_info, cmd_reconstruct, cmd_render
 from ._edit import cmd_edit
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _setup_logging(args.debug, args.verbose, args.quiet)
-    with _terminate_as_interrupt(solver=args.command == "reconstruct") as terminated:
+    with _terminate_as_interrupt(solver=args.command == "reconstruct") as terminated, \
+            outside_assets_allowed(args.allow_outside_assets):
         try:
             return _COMMANDS[args.command](args)
         except SceneForgeError as exc:

@@ -25,16 +25,30 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'sceneforge COMMAND --help' for the options of one command.",
     )
     parser.add_argument("--version", action="version", version=f"sceneforge {VERSION}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks and debug logging")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print errors (no progress bars, no summary)")
+    _add_general_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_reconstruct_parser(sub)
     _add_render_parser(sub)
     add_edit_parser(sub)
     _add_export_parser(sub)
     _add_info_parser(sub)
+    for command in sub.choices.values():
+        # the same options after the command too (``sceneforge render ... -v``); suppressed
+        # defaults, so that one given before the command is not reset by the command's parser
+        _add_general_options(command.add_argument_group("general options"), default=argparse.SUPPRESS)
     return parser
+
+
+def _add_general_options(parser: Any, *, default: Any = False) -> None:
+    parser.add_argument("--debug", action="store_true", default=default, help="show full tracebacks and debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default, help="log what each stage does")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default,
+                        help="only print errors (no progress bars, no summary)")
+    parser.add_argument(
+        "--allow-outside-assets", action="store_true", default=default,
+        help="let a scene make SceneForge read textures and per-frame files outside the scene's own folder "
+             "(refused by default: a scene is a text file anyone can write; use only for scenes you trust)",
+    )
 
 
 def _add_reconstruct_parser(sub: Any) -> None:

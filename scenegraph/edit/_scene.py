@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -567,7 +568,11 @@ class Scene:
             raise SceneFileError(f"expected to write {target} into the edits layer, got a USD copy failure")
 
     def _author_usd_asset(self, target: Sdf.Path, file: Path, prim_path: str, factor: float, up_axis: str) -> None:
-        """Reference a USD asset at ``target`` and convert its units and up axis on the transform."""
+        """Reference a USD asset at ``target`` and convert its units and up axis on the transform.
+        An asset from outside the scene's folder is copied in first (as one ``assets/<name>.usdz``
+        package with everything it references), so the scene stays whole and reads only its own
+        files (see :mod:`sceneforge.scenegraph.usd._asset_policy`)."""
+        file = self._copied_in(file, target.name)
         errors_before = len(self._stage.GetCompositionErrors())
         prim = self._stage.DefinePrim(target)
         prim.GetReferences().AddReference(Sdf.Reference(asset_reference_path(file, self.folder), Sdf.Path(prim_path)))
@@ -584,6 +589,23 @@ class Scene:
         conversion[:3, :3] = factor * up_rotation(up_axis)
         handle = ObjectHandle(self, target)
         handle.set_world_from_local(conversion @ handle.get_world_from_local())
+
+    def _copied_in(self, file: Path, name: str) -> Path:
+        """``file`` if it lies in the scene's folder, else its copy in ``assets/`` (a USDZ package
+        of it and its dependencies)."""
+        from pxr import UsdUtils
+
+        folder = self.folder.resolve()
+        if file.resolve().is_relative_to(folder):
+            return file
+        assets = folder / "assets"
+        assets.mkdir(exist_ok=True)
+        packaged = assets / f"{name}.usdz"
+        if file.suffix.lower() == ".usdz":
+            shutil.copyfile(file, packaged)
+        elif not UsdUtils.CreateNewUsdzPackage(Sdf.AssetPath(str(file.resolve())), str(packaged)):
+            raise InputError(f"cannot insert {file.name}: USD could not package it (and its files) into the scene's folder")
+        return packaged
 
     def _ground_point(self) -> np.ndarray:
         """Where the plate camera's first frame looks at the ground plane (its optical axis

@@ -36,6 +36,7 @@ from ._schema import (
 from ._stage import as_stage, export_layer, layer_data, open_stage, tf_reason
 from ._summary import frame_asset_paths, scene_summary
 from ._validate import StageValidation, validate_stage
+from ._asset_policy import MAX_ASSET_BYTES, checked_asset, outside_assets_allowed
 from ._write import orphaned_edits, write_scene
 
 __all__ = [
@@ -54,6 +55,9 @@ __all__ = [
     "scene_summary",
     "validate_stage",
     "orphaned_edits",
+    "outside_assets_allowed",
+    "checked_asset",
+    "MAX_ASSET_BYTES",
     "write_scene",
     # the schema
     "ATTR_DEPTH_MAPS",

@@ -30,6 +30,7 @@ import numpy as np
 from pxr import Sdf, Tf, Usd, UsdGeom, UsdShade, Vt
 
 from ..types import DependencyError, InputError, SceneFileError, TexturedMesh
+from ._asset_policy import checked_asset, scene_root
 from ._convert import linear_to_srgb, srgb_to_linear, transform_from_gf
 from ._materials import material_info, textured_material, vertex_colour_material
 from ._png import png_size, read_image, write_png
@@ -274,6 +275,7 @@ def _read_mesh(prim: Usd.Prim, when: Usd.TimeCode) -> SceneMesh | None:
     if st is not None and look.get("file"):
         values = _primvar_values(st, when, 2, counts, len(vertices), where)
         if values is not None:
+            checked_asset(look["file"], scene_root(prim.GetStage()), what="texture")  # untrusted scenes: refused, not skipped
             try:
                 texture = read_image(look["file"])
                 texture_file = look["file"]

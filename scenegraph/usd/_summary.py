@@ -10,6 +10,7 @@ import numpy as np
 from pxr import Usd, UsdGeom
 
 from ..types import FrameStatus
+from ._asset_policy import checked_asset, scene_root
 from ._camera import FILM_BACK_WIDTH_MM
 from ._meshes import mesh_summary
 from ._objects import read_object_layers
@@ -104,9 +105,11 @@ def frame_asset_paths(path_or_stage: str | Path | Usd.Stage, attribute: str, *, 
     resolved; None for a file that does not resolve. Empty when the camera has none.
 
     Raises:
-        SceneFileError: the stage cannot be opened.
+        SceneFileError: the stage cannot be opened, or a file lies outside the scene's folder, is
+            not a regular file or is too large (see :mod:`._asset_policy`).
     """
     stage = as_stage(path_or_stage, require_world=False)
     attr = stage.GetPrimAtPath(camera).GetAttribute(attribute)
     assets = list(attr.Get() or []) if attr.IsValid() else []
-    return [Path(asset.resolvedPath) if asset.resolvedPath else None for asset in assets]
+    root = scene_root(stage)
+    return [checked_asset(asset.resolvedPath, root, what="per-frame file") if asset.resolvedPath else None for asset in assets]

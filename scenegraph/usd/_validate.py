@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pxr import Tf, Usd
 
+from ._asset_policy import scene_asset_problems
 from ._stage import as_stage, tf_reason
 
 __all__ = ["StageValidation", "validate_stage"]
@@ -88,6 +89,7 @@ def validate_stage(path: str | Path | Usd.Stage) -> StageValidation:
             errors.append(line)
         elif kind == UsdValidation.ValidationErrorType.Warn:
             warnings.append(line)
+    errors += scene_asset_problems(stage)
     for line in skipped:
         log.debug("validator skipped: %s", line)
     return StageValidation(tuple(errors), tuple(warnings), tuple(skipped), run)

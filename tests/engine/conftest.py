@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,11 +35,12 @@ def truth() -> dict:
 
 @pytest.fixture()
 def edited_shot(demo_shot, tmp_path) -> Path:
-    """A private copy of the demo shot's scene files (the run folder is linked, not copied)."""
+    """A private copy of the demo shot's scene files (the run folder's files hard-linked, not
+    copied: a symbolic link out of the shot would be refused as an outside asset)."""
     shot = tmp_path / "shot"
     shot.mkdir()
     for name in ("scene.usda", "edits.usda", "reconstruction.usda"):
         shutil.copy(demo_shot / name, shot / name)
     shutil.copytree(demo_shot / "textures", shot / "textures")
-    (shot / "run").symlink_to(demo_shot / "run")
+    shutil.copytree(demo_shot / "run", shot / "run", copy_function=os.link)
     return shot

@@ -202,7 +202,7 @@ def test_ply_keeps_vertex_colours_and_takes_a_z_up_option(scene, tmp_path):
 @pytest.mark.parametrize("inside", [False, True])
 def test_usd_asset_by_reference_with_its_units_and_up_axis(scene, tmp_path, inside):
     folder = scene.folder / "assets" if inside else tmp_path / "library"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     write_usd_asset(folder / "column.usda")
     column = scene.insert(folder / "column.usda", name="column", position=(-2.0, 1.0))
     bounds = column.world_bounds()
@@ -210,7 +210,9 @@ def test_usd_asset_by_reference_with_its_units_and_up_axis(scene, tmp_path, insi
     np.testing.assert_allclose([bounds.mean(axis=0)[0], bounds[0, 1], bounds.mean(axis=0)[2]], [-2.0, 0.0, 1.0], atol=1e-6)
     spec = scene.stage.GetEditTarget().GetLayer().GetPrimAtPath("/World/Objects/column")
     (reference,) = spec.referenceList.GetAddedOrExplicitItems()
-    assert reference.assetPath == ("./assets/column.usda" if inside else (folder / "column.usda").resolve().as_posix())
+    # from outside the scene's folder, the asset is copied in (packaged with its files)
+    assert reference.assetPath == ("./assets/column.usda" if inside else "./assets/column.usdz")
+    assert inside or (scene.folder / "assets" / "column.usdz").is_file()
     assert reference.primPath == Sdf.Path("/Asset")
     assert Usd.ModelAPI(scene.stage.GetPrimAtPath("/World/Objects/column")).GetKind() == "component"
     assert [m.prim_path for m in mesh_of(scene, "/World/Objects/column/")] == ["/World/Objects/column/Body"]
