@@ -51,8 +51,14 @@ def add_edit_parser(sub: Any) -> None:
         ),
     )
     edit.add_argument("scene", type=Path, help="a scene.usda (or the shot folder holding it)")
-    edit.add_argument("--apply", type=Path, default=None, metavar="FILE", help="replay a JSON edit list (see docs) or run a Python script with `scene` defined")
-    edit.add_argument("--dry-run", action="store_true", help="apply and report the edits, but do not save them")
+    edit.add_argument(
+        "--apply", type=Path, default=None, metavar="FILE",
+        help="replay a JSON edit list (see docs) or run a Python script with `scene` defined; a script is trusted "
+             "code: it runs in this process with your permissions and can do anything, so run only scripts you trust",
+    )
+    edit.add_argument("--dry-run", action="store_true",
+                      help="apply and report the edits, but do not save them (not for Python scripts: their side "
+                           "effects cannot be held back)")
     ops = edit.add_subparsers(dest="op", metavar="EDIT", help="the edit to make (each has its own --help)")
     # One positional for the thing edited, then the op's own options.
     p = ops.add_parser("move", help="move an object", description="Move an object by an offset or to a position (scene units, world axes).")
@@ -195,6 +201,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
 def _edit_locked(args: argparse.Namespace, scene: Scene) -> int:
     """The read-modify-write of one ``sceneforge edit``, under the shot's edits lock."""
     before = len(scene.diff())
+    if args.apply is not None and args.apply.suffix.lower() == ".py" and args.dry_run:
+        raise InputError(
+            f"--dry-run cannot preview {args.apply.name}: a Python script is code and would run with all its side "
+            "effects; read it, or use a JSON edit list for a dry run"
+        )
     if args.apply is not None and args.apply.suffix.lower() == ".py":
         import runpy
 

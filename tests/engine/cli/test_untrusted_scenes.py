@@ -77,3 +77,12 @@ def test_an_asset_copied_into_the_shot_is_fine(shot, tmp_path):
     shutil.copyfile(tmp_path / "secret" / "secret.png", shot / "textures" / "mine.png")
     _point_texture_at(shot, "./textures/mine.png")
     assert main(["export", str(shot), "--to", "glb", "-o", str(tmp_path / "out" / "scene.glb")]) == 0
+
+
+def test_a_dry_run_does_not_run_a_script(shot, tmp_path, capsys):
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "script.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('side effect')\n")
+    assert main(["edit", str(shot), "--apply", str(script), "--dry-run"]) == 2
+    assert "--dry-run cannot preview" in capsys.readouterr().err
+    assert not marker.exists()
