@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ..pipeline import GROUPS, ExportConfig, ReconstructConfig, RenderConfig
 from ..registry import DEPTH, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
@@ -17,9 +17,16 @@ VERSION = "0.1.0"
 _OPTION_DEST = "backend_option:{key}:{name}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``error: …``) like every other error, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see '{self.prog} --help'\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used to check the CLI surface in tests)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sceneforge",
         description="Turn a video into an editable USD scene: camera track, depth, objects; edit it; re-render it.",
         epilog="Run 'sceneforge COMMAND --help' for the options of one command.",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sceneforge.reconstruct import IMAGE_SUFFIXES
-from sceneforge.scenegraph import Frames, InputError, OutputExistsError
+from sceneforge.scenegraph import Frames, InputError, OutputExistsError, SceneFileError
 from sceneforge.scenegraph.files import remove_stale_temporaries
 
 from ._config import RUN_FOLDER
@@ -29,7 +30,13 @@ def prepare_output(output: Path, *, force: bool) -> None:
             raise OutputExistsError(
                 f"{output} exists and is not empty (and is not a SceneForge shot); choose another -o or pass --force"
             )
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        # written into before any long work: a read-only output fails here, in one line
+        with tempfile.NamedTemporaryFile(dir=output, prefix=".write-check.", delete=True):
+            pass
+    except OSError as exc:
+        raise SceneFileError(f"cannot write into {output}: {exc.strerror or exc}; choose a writable -o") from exc
     remove_stale_temporaries(output)
 
 
@@ -63,6 +70,10 @@ def load_ignore_masks(path: Path, frames: Frames) -> np.ndarray:
         image = cv2.imread(str(file), cv2.IMREAD_GRAYSCALE)
         if image is None:
             raise InputError(f"cannot read mask image {file}; pass a PNG or JPEG")
+        h, w = image.shape
+        if abs(h / w - frames.height / frames.width) > 0.01 * frames.height / frames.width:
+            source = f"{round(frames.width / frames.scale)}×{round(frames.height / frames.scale)}"
+            raise InputError(f"mask {file.name} is {w}×{h}, not the shape of the {source} video; give a mask of the video's size")
         return cv2.resize(image, (frames.width, frames.height), interpolation=cv2.INTER_NEAREST) > 0
 
     if not path.exists():

@@ -139,10 +139,38 @@ def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | N
                 f"(frames {numbers[0]}..{numbers[-1]} step {step}); pick one of those frames"
             )
         scale = frames.scale
+        _check_in_source(prompt, frames.width / scale, frames.height / scale)
         box = None if prompt.box is None else tuple(float(v) * scale for v in prompt.box)
         points = None if prompt.points is None else np.asarray(prompt.points, dtype=np.float64) * scale
         prompts.append(dataclasses.replace(prompt, frame=numbers.index(prompt.frame), box=box, points=points))
     return prompts
+
+
+def _check_in_source(prompt: ObjectPrompt, width: float, height: float) -> None:
+    """A prompt's box and points must fall in the source video (``width``×``height`` pixels, the
+    terms prompts are given in), and a mask must have its aspect ratio — checked before any work."""
+    size = f"{round(width)}×{round(height)}"
+    if prompt.box is not None:
+        x0, y0, x1, y1 = (float(v) for v in prompt.box)
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise InputError(
+                f"object {prompt.name!r}: box {x0:g},{y0:g},{x1:g},{y1:g} lies outside the {size} source video; "
+                "give x0,y0,x1,y1 in pixels of the source video"
+            )
+    if prompt.points is not None:
+        for x, y in np.asarray(prompt.points, dtype=np.float64):
+            if not (0 <= x < width and 0 <= y < height):
+                raise InputError(
+                    f"object {prompt.name!r}: point {x:g},{y:g} lies outside the {size} source video; "
+                    "give x,y in pixels of the source video"
+                )
+    if prompt.mask is not None:
+        h, w = prompt.mask.shape
+        if abs(h / w - height / width) > 0.01 * height / width:
+            raise InputError(
+                f"object {prompt.name!r}: the mask is {w}×{h}, not the {size} source video's shape; "
+                "give a mask of the video's size"
+            )
 
 
 def track_objects(

@@ -24,10 +24,12 @@ def read_plate(scene: Path, track: CameraTrack, *, progress: ProgressFn | None =
             track (``purpose`` names what needed it, for the message).
     """
     source = scene_summary(scene).get("source") or ""
-    if not source or not Path(source).exists():
+    if not source:
+        raise InputError(f"{purpose} needs the clip the scene came from, and this scene does not name one; render with --mode cg")
+    if not Path(source).exists():
         raise InputError(
-            f"{purpose} needs the clip the scene came from, got {source!r} which does not exist; "
-            "put the clip back where it was"
+            f"{purpose} needs the clip the scene came from, {source!r}, which does not exist; "
+            "put the clip back where it was, or render with --mode cg"
         )
     first = track.intrinsics[0]
     # An image folder is read with the glob the reconstruction used (7-Scenes keeps depth
