@@ -12,6 +12,7 @@ import numpy as np
 
 from sceneforge.reconstruct import ProgressFn
 from sceneforge.scenegraph import Scene, atomic_write, write_scene
+from sceneforge.scenegraph.files import created_folder
 from sceneforge.scenegraph.usd import EDITS_FILE, orphaned_edits
 
 from ..cache import StageCache, stage_key
@@ -51,6 +52,12 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
         SolveError: the camera could not be solved.
     """
     check_config(config)
+    # a run that fails before writing anything leaves no empty output folder behind
+    with created_folder(config.output):
+        return _reconstruct(config, progress)
+
+
+def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> ReconstructResult:
     prepare_output(config.output, force=config.force)
     run = Run(config=config, cache=StageCache(config.output / RUN_FOLDER / "cache"), progress=progress)
     if config.fresh:
@@ -99,7 +106,7 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
     backup_before = backup.stat().st_mtime_ns if backup.exists() else None
     with run.timed("write_usd"):
         scene_path = write_scene(
-            config.output, track, source=str(config.input), background=background,
+            config.output, track, source=str(config.input.resolve()), background=background,
             depth_paths=None if geometry is None else [
                 str(geometry.store.path(n).relative_to(config.output)) for n in frames.frame_numbers
             ],

@@ -16,7 +16,14 @@ from sceneforge.render import VideoWriter, fill_holes
 from sceneforge.render.composite import SOURCE_CODES, Compositor, ShotEdits, plate_track
 from sceneforge.render.scene import FramePasses, iter_scene_passes
 from sceneforge.scenegraph import CameraTrack, InputError, read_camera_track
-from sceneforge.scenegraph.usd import DEFAULT_CAMERA_PATH, RECONSTRUCTION_FILE, SCENE_FILE
+from sceneforge.scenegraph.files import created_folder
+from sceneforge.scenegraph.usd import (
+    DEFAULT_CAMERA_PATH,
+    RECONSTRUCTION_FILE,
+    SCENE_FILE,
+    check_format_version,
+    open_stage,
+)
 
 from ..registry import int_at_least, option
 from ._plate import read_instance_maps, read_plate
@@ -85,26 +92,30 @@ def render_scene(config: RenderConfig, *, progress: ProgressFn | None = None) ->
         OutputExistsError: the output exists and ``force`` is off.
     """
     scene = config.scene / SCENE_FILE if config.scene.is_dir() else config.scene
+    check_format_version(open_stage(scene))  # as edit does: a newer scene may mean what this one misreads
     track = read_camera_track(scene, camera=config.camera)
     frame_numbers = _frame_range(scene, track, config.start, config.end)
     first = track.intrinsics[track.index_of(int(frame_numbers[0]))]
     start = time.perf_counter()
-    # PNG sequences are numbered by source frame, so frame_000036.png is frame 36 of the shot
-    writer = VideoWriter(
-        config.output, fps=track.fps, overwrite=config.force, start_number=int(frame_numbers[0]), format=config.format,
-        resume=config.resume,
-    )
-    done_before = writer.existing_frame_numbers()
-    if done_before:
-        log.info("resuming: %d frames already in %s", len(done_before & set(frame_numbers.tolist())), config.output)
-    todo = np.array([n for n in frame_numbers if int(n) not in done_before], dtype=np.int64)
-    counts: dict[str, int] = {}
-    coverage = 0.0
-    with writer:  # a failure anywhere below leaves the output as it was (and no temporary file)
-        if len(todo) and config.mode == "cg":
-            counts, coverage = _render_cg(scene, track, todo, writer, config, progress)
-        elif len(todo):
-            counts, coverage = _render_composite(scene, track, todo, writer, config, progress)
+    # The output's folder is made as export makes it, and removed again if the render fails
+    # before writing anything into it.
+    with created_folder(config.output.absolute().parent):
+        # PNG sequences are numbered by source frame, so frame_000036.png is frame 36 of the shot
+        writer = VideoWriter(
+            config.output, fps=track.fps, overwrite=config.force, start_number=int(frame_numbers[0]),
+            format=config.format, resume=config.resume,
+        )
+        done_before = writer.existing_frame_numbers()
+        if done_before:
+            log.info("resuming: %d frames already in %s", len(done_before & set(frame_numbers.tolist())), config.output)
+        todo = np.array([n for n in frame_numbers if int(n) not in done_before], dtype=np.int64)
+        counts: dict[str, int] = {}
+        coverage = 0.0
+        with writer:  # a failure anywhere below leaves the output as it was (and no temporary file)
+            if len(todo) and config.mode == "cg":
+                counts, coverage = _render_cg(scene, track, todo, writer, config, progress)
+            elif len(todo):
+                counts, coverage = _render_composite(scene, track, todo, writer, config, progress)
     return RenderResult(
         output=config.output, num_frames=len(todo), width=first.width, height=first.height,
         seconds=time.perf_counter() - start, coverage=coverage, pixels_by_source=counts,

@@ -49,7 +49,6 @@ from ..usd import (
     BACKGROUND_PATH,
     DEFAULT_CAMERA_PATH,
     EDITS_FILE,
-    FORMAT_VERSION,
     LIGHTS_PATH,
     LOOKS_NAME,
     OBJECTS_PATH,
@@ -58,8 +57,8 @@ from ..usd import (
     WORLD_PATH,
     StageValidation,
     author_mesh,
+    check_format_version,
     export_layer,
-    layer_data,
     open_stage,
     transform_from_gf,
     validate_stage,
@@ -144,15 +143,7 @@ class Scene:
                 readable ``edits.usda`` sublayer, or was written by a newer SceneForge.
         """
         stage = open_stage(path)
-        data = layer_data(stage)
-        stored = data.get("formatVersion")
-        if isinstance(stored, (int, float)) and not isinstance(stored, bool) and stored > FORMAT_VERSION:
-            tool = data.get("toolVersion")
-            by = f" (written by SceneForge {tool})" if tool else ""
-            raise SceneFileError(
-                f"expected a scene of format version {FORMAT_VERSION} or older, got version {stored}{by}; "
-                "upgrade SceneForge (pip install -U sceneforge) to open it"
-            )
+        check_format_version(stage)
         layers = {Path(layer.realPath).name: layer for layer in stage.GetLayerStack(False) if layer.realPath}
         root = stage.GetRootLayer()
         edits = layers.get(EDITS_FILE)

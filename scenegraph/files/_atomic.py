@@ -21,7 +21,9 @@ from pathlib import Path
 
 from ..types import SceneFileError
 
-__all__ = ["atomic_path", "atomic_write", "process_alive", "remove_stale_temporaries", "temporary_sibling"]
+__all__ = [
+    "atomic_path", "atomic_write", "created_folder", "process_alive", "remove_stale_temporaries", "temporary_sibling",
+]
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +118,32 @@ def remove_stale_temporaries(folder: str | Path) -> int:
     if removed:
         log.info("removed %d temporary file(s) a stopped run left in %s", removed, folder)
     return removed
+
+
+@contextlib.contextmanager
+def created_folder(folder: str | Path) -> Iterator[Path]:
+    """Make ``folder`` (and missing parents) for the block; when the block fails and what it
+    made holds no file, remove it again — a failed run leaves no empty output folder behind.
+
+    Raises:
+        SceneFileError: the folder cannot be made.
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise SceneFileError(f"{str(target)!r} exists and is not a folder; choose another output")
+    missing = []
+    for candidate in (target, *target.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
+    try:
+        yield target
+    except BaseException:
+        for made in missing:  # deepest first
+            if made.is_dir() and not any(p.is_file() for p in made.rglob("*")):
+                shutil.rmtree(made, ignore_errors=True)
+        raise

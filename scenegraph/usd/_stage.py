@@ -98,6 +98,26 @@ def export_layer(layer: Sdf.Layer, path: Path) -> None:
         cached.Reload(True)
 
 
+def check_format_version(stage: Usd.Stage) -> None:
+    """Refuse a scene written by a newer SceneForge (its ``formatVersion`` is above ours): it may
+    mean things this version would misread.
+
+    Raises:
+        SceneFileError: the scene's format version is newer than this SceneForge's.
+    """
+    from ._schema import FORMAT_VERSION
+
+    data = layer_data(stage)
+    stored = data.get("formatVersion")
+    if isinstance(stored, (int, float)) and not isinstance(stored, bool) and stored > FORMAT_VERSION:
+        tool = data.get("toolVersion")
+        by = f" (written by SceneForge {tool})" if tool else ""
+        raise SceneFileError(
+            f"expected a scene of format version {FORMAT_VERSION} or older, got version {stored}{by}; "
+            "upgrade SceneForge (pip install -U sceneforge) to open it"
+        )
+
+
 def layer_data(stage: Usd.Stage) -> dict[str, Any]:
     """``customLayerData.sceneforge`` of the root layer (or, failing that, of any layer in its stack)."""
     for layer in stage.GetLayerStack(includeSessionLayers=False):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pxr import Sdf
 
 from sceneforge.engine.cli import main
 from sceneforge.scenegraph.usd import write_png
@@ -39,7 +40,7 @@ CASES = [
     ("reconstruct-focal", ["reconstruct", CLIP, "-o", "{tmp}/new", "--focal", "-5"], "focal"),
     ("reconstruct-output-file", ["reconstruct", CLIP, "-o", "{tmp}/notes.mp4"], "not a folder"),
     ("reconstruct-output-scene", ["reconstruct", CLIP, "-o", "{shot}"], "--force"),
-    ("reconstruct-output-unwritable", ["reconstruct", CLIP, "-o", "/dev/null/shot"], "cannot write"),
+    ("reconstruct-output-unwritable", ["reconstruct", CLIP, "-o", "/dev/null/shot"], "Not a directory"),
     ("reconstruct-object-no-depth", ["reconstruct", CLIP, "-o", "{tmp}/new", "--depth", "none", "--object",
                                      "a=box:1,2,30,40@0"], "needs depth"),
     ("reconstruct-unknown-option", ["reconstruct", CLIP, "-o", "{tmp}/new", "--depth.planes-of-doom", "3"], "unrecognized"),
@@ -50,6 +51,8 @@ CASES = [
     ("render-exists", ["render", "{shot}", "-o", "{tmp}/exists.mp4", "--mode", "cg"], "--force"),
     ("render-range", ["render", "{shot}", "-o", "{tmp}/r.mp4", "--start", "5", "--end", "2"], "range"),
     ("render-no-clip", ["render", "{shot}", "-o", "{tmp}/r.mp4"], "--mode cg"),
+    ("render-newer-scene", ["render", "{future}", "-o", "{tmp}/r.mp4", "--mode", "cg"], "upgrade SceneForge"),
+    ("edit-newer-scene", ["edit", "{future}", "move", "chair", "--by", "1,0,0"], "upgrade SceneForge"),
     ("render-outside-texture", ["render", "{crafted}", "-o", "{tmp}/r.mp4", "--mode", "cg"], "outside its folder"),
     # edit
     ("edit-nothing", ["edit", "{shot}"], "give one edit"),
@@ -112,8 +115,17 @@ def world(tmp_path_factory) -> dict[str, Path]:
     broken = tmp / "broken"
     broken.mkdir()
     (broken / "scene.usda").write_text("#usda 1.0\n(\n  this is not usd\n")
+    future = tmp / "future"
+    future.mkdir()
+    make_scene(future)
+    for name in ("scene.usda", "reconstruction.usda"):
+        layer = Sdf.Layer.FindOrOpen(str(future / name))
+        data = dict(layer.customLayerData)
+        data["sceneforge"] = dict(data["sceneforge"], formatVersion=99, toolVersion="9.0")
+        layer.customLayerData = data
+        layer.Save()
     return {"tmp": tmp, "shot": shot, "crafted": _crafted(tmp, "crafted", (tmp / "secret.png").as_posix()),
-            "crafted_zero": _crafted(tmp, "crafted_zero", "/dev/zero")}
+            "crafted_zero": _crafted(tmp, "crafted_zero", "/dev/zero"), "future": future}
 
 
 @pytest.mark.parametrize(("name", "argv", "fragment"), CASES, ids=[c[0] for c in CASES])
