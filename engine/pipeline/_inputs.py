@@ -55,6 +55,9 @@ def load_intrinsics_file(path: Path) -> np.ndarray:
         raise InputError(
             f"{path} must hold a 3×3 K (9 numbers, or JSON with a 'K' entry), got something else ({exc})"
         ) from exc
+    bad = int(np.count_nonzero(~np.isfinite(k)))
+    if bad:
+        raise InputError(f"the K in {path} has {bad} non-finite value(s); give 9 finite numbers")
     return k
 
 

@@ -104,9 +104,12 @@ def load_mesh_parts(path: str | Path, *, up_axis: str = "Y") -> list[AssetPart]:
         parts = _parts_of(scene, file)
     except InputError:
         raise
-    except Exception as exc:  # trimesh raises anything from its parsers; the user needs the reason
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot insert {file.name}: trimesh could not read it ({reason})") from exc
+    except Exception as exc:  # trimesh raises anything from its parsers, internal errors included
+        log.debug("trimesh failed on %s: %r", file, exc)
+        raise InputError(
+            f"cannot insert {file.name}: it is not a readable {file.suffix.lstrip('.').upper()} file "
+            f"(the mesh reader failed with {type(exc).__name__}); check it in another tool"
+        ) from exc
     if not parts:
         raise InputError(f"cannot insert {file.name}: it holds no triangle meshes")
     rotation = up_rotation(up_axis)

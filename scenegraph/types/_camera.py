@@ -44,7 +44,7 @@ class Intrinsics:
         if not (k[0, 0] > 0 and k[1, 1] > 0 and np.allclose(k[2], [0, 0, 1]) and k[1, 0] == 0 and k[2, 0] == 0):
             raise InputError(
                 "K must be upper triangular with positive fx, fy and last row 0 0 1, "
-                f"got {np.array2string(k, precision=3, separator=',')}"
+                f"got {np.array2string(k, precision=3, separator=',').replace(chr(10), '')}"
             )
         if int(self.width) <= 0 or int(self.height) <= 0:
             raise InputError(f"width and height must be positive pixels, got {self.width}×{self.height}")

@@ -54,7 +54,7 @@ def read_camera_track(
     if not prim.IsValid() or not prim.IsA(UsdGeom.Camera):
         raise SceneFileError(
             f"expected a Camera prim at {camera}, got {'a ' + prim.GetTypeName() if prim.IsValid() else 'nothing'} "
-            f"in {stage.GetRootLayer().identifier}; pass camera= with the camera's prim path"
+            f"in {stage.GetRootLayer().identifier}; pass the camera's prim path (--camera, or camera= from Python)"
         )
     usd_camera = UsdGeom.Camera(prim)
     frame_numbers = read_frame_numbers(stage, usd_camera)

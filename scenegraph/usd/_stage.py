@@ -10,7 +10,7 @@ from pxr import Sdf, Tf, Usd
 from ..files import atomic_path
 from ..types import SceneFileError
 from ._convert import from_usd_value
-from ._schema import LAYER_DATA_KEY, SCENE_FILE, WORLD_PATH
+from ._schema import EDITS_FILE, FORMAT_VERSION, LAYER_DATA_KEY, SCENE_FILE, WORLD_PATH
 
 __all__ = ["as_stage", "export_layer", "layer_data", "open_stage", "tf_reason"]
 
@@ -37,6 +37,7 @@ def open_stage(path: str | Path, *, require_world: bool = True) -> Usd.Stage:
         raise SceneFileError(
             f"expected a USD file (.usda, .usdc, .usd, .usdz), got {str(file)!r}; pass the scene's {SCENE_FILE}"
         )
+    _check_sublayers(file)
     try:
         stage = Usd.Stage.Open(str(file))
     except Tf.ErrorException as exc:
@@ -98,6 +99,31 @@ def export_layer(layer: Sdf.Layer, path: Path) -> None:
         cached.Reload(True)
 
 
+def _check_sublayers(file: Path) -> None:
+    """Every layer ``file`` sublayers exists and is a complete USD layer (USD itself would only
+    warn and compose the scene without it, which then looks empty)."""
+    try:
+        root = Sdf.Layer.FindOrOpen(str(file))
+    except Tf.ErrorException:
+        return  # the root layer's own error is reported by the caller's open
+    if root is None:
+        return
+    for sub in root.subLayerPaths:
+        path = Path(sub) if Path(sub).is_absolute() else (file.parent / sub)
+        remedy = (
+            "restore it (an empty `#usda 1.0` file will do: no edits)" if path.name == EDITS_FILE
+            else "restore it (or re-run `sceneforge reconstruct`)"
+        )
+        if not path.is_file():
+            raise SceneFileError(f"{file.name} sublayers {sub}, which is missing; {remedy}")
+        try:
+            layer = Sdf.Layer.FindOrOpen(str(path))
+        except Tf.ErrorException as exc:
+            raise SceneFileError(f"{file.name} sublayers {sub}, which USD cannot read ({tf_reason(exc)}); {remedy}") from exc
+        if layer is None:
+            raise SceneFileError(f"{file.name} sublayers {sub}, which USD cannot read; restore it")
+
+
 def check_format_version(stage: Usd.Stage) -> None:
     """Refuse a scene written by a newer SceneForge (its ``formatVersion`` is above ours): it may
     mean things this version would misread.
@@ -105,8 +131,6 @@ def check_format_version(stage: Usd.Stage) -> None:
     Raises:
         SceneFileError: the scene's format version is newer than this SceneForge's.
     """
-    from ._schema import FORMAT_VERSION
-
     data = layer_data(stage)
     stored = data.get("formatVersion")
     if isinstance(stored, (int, float)) and not isinstance(stored, bool) and stored > FORMAT_VERSION:

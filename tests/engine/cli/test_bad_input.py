@@ -75,6 +75,11 @@ CASES = [
     ("info-missing", ["info", "{tmp}/nowhere"], "does not exist"),
     ("info-not-usd", ["info", "{tmp}/square.png"], "USD"),
     ("info-broken", ["info", "{tmp}/broken"], ""),
+    ("info-missing-reconstruction", ["info", "{no_reconstruction}"], "reconstruction.usda, which is missing"),
+    ("info-truncated-reconstruction", ["info", "{truncated}"], "which USD cannot read"),
+    ("edit-broken-gltf", ["edit", "{shot}", "insert", "{tmp}/bad.gltf", "--name", "g"], "not a readable GLTF"),
+    ("reconstruct-singular-k", ["reconstruct", CLIP, "-o", "{tmp}/new", "--intrinsics", "{tmp}/singular.txt"], "upper triangular"),
+    ("reconstruct-nan-k", ["reconstruct", CLIP, "-o", "{tmp}/new", "--intrinsics", "{tmp}/nan.txt"], "2 non-finite"),
 ]
 
 
@@ -115,6 +120,15 @@ def world(tmp_path_factory) -> dict[str, Path]:
     broken = tmp / "broken"
     broken.mkdir()
     (broken / "scene.usda").write_text("#usda 1.0\n(\n  this is not usd\n")
+    (tmp / "bad.gltf").write_text('{"asset": {"version": "2.0"}, "meshes": [{"primitives": [{"attributes": {"POSITION": 99}}]}]}')
+    (tmp / "singular.txt").write_text("1 0 0 0 0 0 0 0 1")
+    (tmp / "nan.txt").write_text("nan 0 320 0 nan 180 0 0 1")
+    no_reconstruction, truncated = tmp / "no_reconstruction", tmp / "truncated"
+    for folder in (no_reconstruction, truncated):
+        folder.mkdir()
+        make_scene(folder)
+    (no_reconstruction / "reconstruction.usda").unlink()
+    (truncated / "reconstruction.usda").write_text((truncated / "reconstruction.usda").read_text()[:300])
     future = tmp / "future"
     future.mkdir()
     make_scene(future)
@@ -125,7 +139,8 @@ def world(tmp_path_factory) -> dict[str, Path]:
         layer.customLayerData = data
         layer.Save()
     return {"tmp": tmp, "shot": shot, "crafted": _crafted(tmp, "crafted", (tmp / "secret.png").as_posix()),
-            "crafted_zero": _crafted(tmp, "crafted_zero", "/dev/zero"), "future": future}
+            "crafted_zero": _crafted(tmp, "crafted_zero", "/dev/zero"), "future": future,
+            "no_reconstruction": no_reconstruction, "truncated": truncated}
 
 
 @pytest.mark.parametrize(("name", "argv", "fragment"), CASES, ids=[c[0] for c in CASES])

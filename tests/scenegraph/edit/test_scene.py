@@ -175,12 +175,12 @@ def test_open_refuses_missing_and_broken_files(tmp_path, shot):
     no_edits = tmp_path / "no_edits"
     shutil.copytree(shot, no_edits)
     (no_edits / "edits.usda").unlink()
-    with pytest.raises(SceneFileError, match="edits.usda missing"):
+    with pytest.raises(SceneFileError, match="edits.usda, which is missing; restore it"):
         Scene.open(no_edits)
     garbled = tmp_path / "garbled"
     shutil.copytree(shot, garbled)
     (garbled / "edits.usda").write_text("#usda 1.0\nover \"World\" {{{\n")
-    with pytest.raises(SceneFileError, match="edits.usda unreadable"):
+    with pytest.raises(SceneFileError, match="edits.usda, which USD cannot read"):
         Scene.open(garbled)
 
 
