@@ -83,6 +83,10 @@ class ColmapSolverConfig(CameraSolveConfig):
     """At most this many map observations per keyframe are carried by optical flow (speed)."""
     seed: int = 0
     """Random seed for COLMAP's RANSAC and mappers (repeatable results)."""
+    deterministic: bool = True
+    """Run COLMAP's feature extraction, matching and mapper on one thread, so the same clip
+    gives the same cameras every time (its threads change the order of floating-point sums
+    and of RANSAC draws). Off: faster on many cores, repeatable only to about 1e-4."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -285,7 +289,9 @@ class ColmapSolver:
                 reader.camera_model, reader.camera_params = known
             if ignore is not None:
                 reader.mask_path = str(mask_dir)
+            threads = 1 if cfg.deterministic else -1
             extraction = pycolmap.FeatureExtractionOptions()
+            extraction.num_threads = threads
             solved_whole = len(keys) == len(frames)
             extraction.sift.max_num_features = cfg.max_features or (8192 if solved_whole else 4096)
             mode = pycolmap.CameraMode.PER_IMAGE if cfg.camera_per_frame else pycolmap.CameraMode.SINGLE
@@ -303,7 +309,12 @@ class ColmapSolver:
             pairing = pycolmap.SequentialPairingOptions()
             pairing.overlap = cfg.overlap
             pairing.quadratic_overlap = True
-            pycolmap.match_sequential(database, pairing_options=pairing, verification_options=verification, device=pycolmap.Device.cpu)
+            matching = pycolmap.FeatureMatchingOptions()
+            matching.num_threads = threads
+            pycolmap.match_sequential(
+                database, matching_options=matching, pairing_options=pairing, verification_options=verification,
+                device=pycolmap.Device.cpu,
+            )
             if cfg.loop_detection:
                 pairs = _loop_candidates(frames.images[keys], names, min_distance=2 * cfg.overlap)
                 if pairs:
@@ -311,7 +322,10 @@ class ColmapSolver:
                     pair_file.write_text("".join(f"{a} {b}\n" for a, b in pairs))
                     imported = pycolmap.ImportedPairingOptions()
                     imported.match_list_path = str(pair_file)
-                    pycolmap.match_image_pairs(database, pairing_options=imported, verification_options=verification, device=pycolmap.Device.cpu)
+                    pycolmap.match_image_pairs(
+                        database, matching_options=matching, pairing_options=imported, verification_options=verification,
+                        device=pycolmap.Device.cpu,
+                    )
                     log.info("loop detection added %d keyframe pairs", len(pairs))
             if progress:
                 progress("match features", 1, 1)
@@ -342,9 +356,12 @@ class ColmapSolver:
 
         cfg = self.config
         out.mkdir()
+        threads = 1 if cfg.deterministic else -1
         if cfg.mapper == "global":
             options = pycolmap.GlobalPipelineOptions()
             options.random_seed = cfg.seed
+            options.num_threads = threads
+            options.mapper.num_threads = threads
             ba = options.mapper.bundle_adjustment
             ba.refine_principal_point = cfg.refine_principal_point and not fixed_intrinsics
             ba.refine_focal_length = not fixed_intrinsics
@@ -354,6 +371,7 @@ class ColmapSolver:
             return pycolmap.global_mapping(database, image_dir, out, options)
         options = pycolmap.IncrementalPipelineOptions()
         options.random_seed = cfg.seed
+        options.num_threads = threads
         options.ba_refine_principal_point = cfg.refine_principal_point and not fixed_intrinsics
         options.ba_refine_focal_length = not fixed_intrinsics
         options.ba_refine_extra_params = not fixed_intrinsics
