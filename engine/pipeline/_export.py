@@ -41,7 +41,8 @@ class ExportConfig:
     """The USD camera to export."""
     images: bool = False
     """colmap/nerfstudio: also decode the scene's source clip and write its frames as PNGs into an
-    'images' folder beside the export (the names the export references)."""
+    'images' folder inside the export's folder (beside a transforms.json given as a file), named
+    as the export references them."""
     force: bool = False
     """Overwrite an existing output."""
 
@@ -76,13 +77,27 @@ def export_job(config: ExportConfig, *, progress: ProgressFn | None = None) -> E
     if config.images:
         plate = read_plate(scene, read_camera_track(scene, camera=config.camera), progress=progress, purpose="--images")
         frames = (plate.images, plate.frame_numbers)
+    # Inside the output (OUT/images; beside a transforms.json given as a file), named as the
+    # export references them. Existing images are found before anything is written, so a
+    # refused export leaves nothing half done.
+    folder = _images_folder(config)
+    if frames is not None and not config.force:
+        clash = next((folder / DEFAULT_IMAGE_NAME.format(int(n)) for n in frames[1]
+                      if (folder / DEFAULT_IMAGE_NAME.format(int(n))).exists()), None)
+        if clash is not None:
+            raise OutputExistsError(f"{clash} already exists; pass --force to replace the images")
     config.output.parent.mkdir(parents=True, exist_ok=True)
     out = export_scene(scene, config.output, to=config.to, overwrite=config.force, **options)
     if frames is None:
         return ExportResult(output=out, to=config.to, images=None, num_images=0)
-    folder = out.parent / "images"  # colmap: beside the model folder; nerfstudio: beside transforms.json
     written = _write_images(frames, folder, config.force, progress)
     return ExportResult(output=out, to=config.to, images=folder, num_images=written)
+
+
+def _images_folder(config: ExportConfig) -> Path:
+    """Where ``--images`` go: inside a folder output (a COLMAP model, a nerfstudio folder), beside
+    a file output (a nerfstudio ``transforms.json``)."""
+    return config.output.parent / "images" if config.output.suffix.lower() == ".json" else config.output / "images"
 
 
 def _write_images(

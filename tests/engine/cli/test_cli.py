@@ -267,10 +267,14 @@ def test_export_colmap_with_images_opens_in_pycolmap(demo_shot, tmp_path, capsys
     names = sorted(image.name for image in model.images.values())
     assert names[0] == "frame_000000.png"
     for name in names[::20]:
-        path = tmp_path / "project" / "images" / name
+        path = out / "images" / name  # inside -o
         assert Image.open(path).size == (320, 180)
     camera = next(iter(model.cameras.values()))
     assert camera.width == 320 and np.isclose(camera.focal_length_x, track.intrinsics[0].fx)
+    # again without --force: refused before anything is written
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["export", str(demo_shot), "--to", "colmap", "-o", str(out), "--images"]) == 2
+    assert sorted(p.name for p in out.iterdir()) == before
 
 
 def test_export_glb_and_bad_export_options(demo_shot, tmp_path, capsys):
