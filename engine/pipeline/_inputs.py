@@ -37,7 +37,9 @@ def prepare_output(output: Path, *, force: bool) -> None:
             pass
     except OSError as exc:
         raise SceneFileError(f"cannot write into {output}: {exc.strerror or exc}; choose a writable -o") from exc
-    remove_stale_temporaries(output)
+    run = output / RUN_FOLDER
+    for folder in (output, output / "textures", run, *(sorted(p for p in run.rglob("*") if p.is_dir()) if run.is_dir() else [])):
+        remove_stale_temporaries(folder)  # what a killed run left (it never got to clean up)
 
 
 def load_intrinsics_file(path: Path) -> np.ndarray:
