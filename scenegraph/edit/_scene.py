@@ -60,6 +60,7 @@ from ..usd import (
     check_format_version,
     export_layer,
     open_stage,
+    read_layer_from_disk,
     transform_from_gf,
     validate_stage,
 )
@@ -85,18 +86,6 @@ __all__ = ["Scene", "SceneEdit"]
 log = logging.getLogger(__name__)
 
 _FALLBACK_GROUND_DISTANCE_M = 2.0
-
-
-def _read_layer(path: Path) -> Sdf.Layer | None:
-    """The layer in the file at ``path`` as it is on disk now (not USD's cached copy), or None."""
-    if not path.is_file():
-        return None
-    layer = Sdf.Layer.CreateAnonymous(".usda")
-    try:
-        layer.ImportFromString(path.read_text(encoding="utf-8"))
-    except (Tf.ErrorException, UnicodeDecodeError, OSError) as exc:
-        raise SceneFileError(f"expected {str(path)!r} to be a readable USD layer, got {exc.__class__.__name__}; restore it") from exc
-    return layer
 
 
 # ----------------------------------------------------------------------------------------
@@ -176,7 +165,7 @@ class Scene:
         target = Path(self._edits.realPath)
         with edits_lock(target.parent):
             remove_stale_temporaries(target.parent)
-            theirs = _read_layer(target)
+            theirs = read_layer_from_disk(target)
             if theirs is not None and theirs.ExportToString() != self._saved_text:
                 base = Sdf.Layer.CreateAnonymous(".usda")
                 base.ImportFromString(self._saved_text)

@@ -33,7 +33,15 @@ from ._schema import (
     TRANSFORM_OP,
     WORLD_PATH,
 )
-from ._stage import as_stage, check_format_version, export_layer, layer_data, open_stage, tf_reason
+from ._stage import (
+    as_stage,
+    check_format_version,
+    export_layer,
+    layer_data,
+    open_stage,
+    read_layer_from_disk,
+    tf_reason,
+)
 from ._summary import frame_asset_paths, scene_summary
 from ._validate import StageValidation, validate_stage
 from ._asset_policy import MAX_ASSET_BYTES, checked_asset, outside_assets_allowed
@@ -56,6 +64,7 @@ __all__ = [
     "validate_stage",
     "orphaned_edits",
     "check_format_version",
+    "read_layer_from_disk",
     "outside_assets_allowed",
     "checked_asset",
     "MAX_ASSET_BYTES",

@@ -99,6 +99,23 @@ def export_layer(layer: Sdf.Layer, path: Path) -> None:
         cached.Reload(True)
 
 
+def read_layer_from_disk(path: Path) -> Sdf.Layer | None:
+    """The layer in the file at ``path`` as it is on disk now — not USD's cached copy of it,
+    which another writer's save does not update — or None when there is no file.
+
+    Raises:
+        SceneFileError: the file is not a readable USD text layer.
+    """
+    if not path.is_file():
+        return None
+    layer = Sdf.Layer.CreateAnonymous(".usda")
+    try:
+        layer.ImportFromString(path.read_text(encoding="utf-8"))
+    except (Tf.ErrorException, UnicodeDecodeError, OSError) as exc:
+        raise SceneFileError(f"expected {str(path)!r} to be a readable USD layer, got {exc.__class__.__name__}; restore it") from exc
+    return layer
+
+
 def _check_sublayers(file: Path) -> None:
     """Every layer ``file`` sublayers exists and is a complete USD layer (USD itself would only
     warn and compose the scene without it, which then looks empty)."""

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pxr import Kind, Sdf, Tf, Usd, UsdGeom, Vt
+from pxr import Kind, Sdf, Usd, UsdGeom, Vt
 
-from ..types import CameraTrack, InputError, SparsePoints, TexturedMesh
+from ..types import CameraTrack, InputError, SceneFileError, SparsePoints, TexturedMesh
 from ._camera import author_camera
 from ._convert import srgb_to_linear, to_usd_value
 from ._meshes import author_mesh
@@ -33,7 +33,7 @@ from ._schema import (
     SCENE_FILE,
     WORLD_PATH,
 )
-from ._stage import export_layer
+from ._stage import export_layer, read_layer_from_disk
 
 __all__ = ["orphaned_edits", "write_scene"]
 
@@ -151,15 +151,12 @@ def write_scene(
 def _previous_edits(path: Path) -> Sdf.Layer | None:
     """The edits layer in ``path`` when it holds any edit (a prim spec), else None (also when
     it is missing or unreadable: then there is nothing to keep)."""
-    if not path.is_file():
-        return None
-    layer = Sdf.Layer.CreateAnonymous(".usda")
     try:
-        layer.ImportFromString(path.read_text(encoding="utf-8"))
-    except (Tf.ErrorException, UnicodeDecodeError, OSError) as exc:
-        log.warning("%s could not be read (%s); the new scene starts with no edits", path, exc.__class__.__name__)
+        layer = read_layer_from_disk(path)
+    except SceneFileError as exc:
+        log.warning("%s; the new scene starts with no edits", exc)
         return None
-    return layer if layer.rootPrims else None
+    return layer if layer is not None and layer.rootPrims else None
 
 
 def orphaned_edits(path: str | Path) -> list[str]:
