@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pxr import Sdf
 
 from sceneforge.engine.cli import main
 from sceneforge.scenegraph.usd import write_png
 from tests.conftest import DEMO_DIR
-from tests.scenegraph.edit.test_scene import make_scene
+from tests.scenegraph.edit.test_scene import make_future_scene, make_scene
 
 CLIP = str(DEMO_DIR / "room.mp4")
 
@@ -129,15 +128,7 @@ def world(tmp_path_factory) -> dict[str, Path]:
         make_scene(folder)
     (no_reconstruction / "reconstruction.usda").unlink()
     (truncated / "reconstruction.usda").write_text((truncated / "reconstruction.usda").read_text()[:300])
-    future = tmp / "future"
-    future.mkdir()
-    make_scene(future)
-    for name in ("scene.usda", "reconstruction.usda"):
-        layer = Sdf.Layer.FindOrOpen(str(future / name))
-        data = dict(layer.customLayerData)
-        data["sceneforge"] = dict(data["sceneforge"], formatVersion=99, toolVersion="9.0")
-        layer.customLayerData = data
-        layer.Save()
+    future = make_future_scene(tmp / "future")
     return {"tmp": tmp, "shot": shot, "crafted": _crafted(tmp, "crafted", (tmp / "secret.png").as_posix()),
             "crafted_zero": _crafted(tmp, "crafted_zero", "/dev/zero"), "future": future,
             "no_reconstruction": no_reconstruction, "truncated": truncated}

@@ -184,16 +184,21 @@ def test_open_refuses_missing_and_broken_files(tmp_path, shot):
         Scene.open(garbled)
 
 
-def test_open_refuses_a_scene_from_a_newer_sceneforge(tmp_path):
-    folder = tmp_path / "future"
+def make_future_scene(folder: Path, **kwargs) -> Path:
+    """A scene as a newer SceneForge (format version 99) would write it."""
     folder.mkdir()
-    make_scene(folder, objects=False)
+    make_scene(folder, **kwargs)
     for name in ("scene.usda", "reconstruction.usda"):
         layer = Sdf.Layer.FindOrOpen(str(folder / name))
         data = dict(layer.customLayerData)
         data["sceneforge"] = dict(data["sceneforge"], formatVersion=99, toolVersion="9.0")
         layer.customLayerData = data
         layer.Save()
+    return folder
+
+
+def test_open_refuses_a_scene_from_a_newer_sceneforge(tmp_path):
+    folder = make_future_scene(tmp_path / "future", objects=False)
     with pytest.raises(SceneFileError, match=r"version 99 .*upgrade SceneForge"):
         Scene.open(folder)
 
