@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
+	@# a fresh scene each time: reconstruct --force would keep the last demo's edits
+	rm -f $(DEMO_OUT)/edits.usda $(DEMO_OUT)/edits.usda.bak
 	$(VENV)/bin/sceneforge reconstruct assets/demo/room.mp4 -o $(DEMO_OUT) --force
 	$(VENV)/bin/sceneforge info $(DEMO_OUT)/scene.usda --validate
 	$(VENV)/bin/sceneforge render $(DEMO_OUT) -o $(DEMO_OUT)/render_cg.mp4 --mode cg --force
