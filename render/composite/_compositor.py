@@ -305,7 +305,6 @@ class Compositor:
         grid[::stride, ::stride] = True
         rows, cols = np.nonzero(hole & grid)
         levels = sweep_levels(near, far, self.config.sweep_levels)
-        planes = [plane for plane, _ in planes_around(depth, (depth > 0) & ~hole & fit_on, hole, edited.intrinsics)[0]]
         priors = np.column_stack([
             np.where(depth[rows, cols] > 0, depth[rows, cols], np.nan),
             plane_depths(planes, edited.intrinsics, rows, cols),
