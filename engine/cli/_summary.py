@@ -88,8 +88,9 @@ def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
         f"Solve:      {solve.get('backend') or solve.get('solver') or 'unknown'}; reprojection mean "
         f"{_num(solve.get('mean_error_px'), ' px')}, worst frame {_num(solve.get('max_error_px'), ' px')}",
         f"Points:     {summary.get('num_points', 0)} sparse points",
-        f"Units:      {summary.get('meters_per_unit')} m per unit ({'metric' if summary.get('metric_scale') else 'scale not metric'}), "
-        f"up axis {summary.get('up_axis')}",
+        f"Units:      {summary.get('meters_per_unit'):.4g} m per unit ({'metric' if summary.get('metric_scale') else 'scale not metric'}), "
+        f"up axis {summary.get('up_axis')}"
+        + (f"; {summary['metadata']['scale']}" if isinstance(summary.get("metadata"), dict) and summary["metadata"].get("scale") else ""),
     ]
     background = summary.get("background")
     if background:

@@ -60,6 +60,11 @@ class ReconstructConfig:
     """Known focal length in pixels of the source frames."""
     intrinsics_file: Path | None = option(None, flag="--intrinsics", group="camera solve", exclusive="known")
     """File with the known 3×3 K of the source frames (9 numbers or JSON {'K': ...})."""
+    scale_from: str = option("auto", group="camera solve", metavar="RULE")
+    """How many metres a scene unit is: auto (where a ground plane is found, assume the camera at
+    eye level, 1.6 m, and say so), camera-height=METRES, distance=FRAME:x1,y1,x2,y2=METRES (two
+    pixels of a source frame whose points lie that far apart), or none (arbitrary units). Set
+    on the stage as metersPerUnit; the geometry keeps its units."""
     refine_principal_point: bool = option(False, group="camera solve")
     """Let the solve move the principal point (default: fixed at the centre)."""
     lens: Literal["pinhole", "simple_radial", "radial"] = option("radial", group="camera solve")

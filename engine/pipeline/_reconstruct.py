@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from sceneforge.reconstruct import ProgressFn
-from sceneforge.scenegraph import Scene, atomic_write, write_scene
+from sceneforge.scenegraph import CameraTrack, Scene, atomic_write, write_scene
 from sceneforge.scenegraph.files import created_folder
 from sceneforge.scenegraph.usd import EDITS_FILE, orphaned_edits
 
@@ -20,6 +20,7 @@ from ..registry import DEPTH
 from ._config import RUN_FOLDER, ObjectSummary, ReconstructConfig, ReconstructResult
 from ._inputs import prepare_output
 from ._objects import masks_digest, prompts_for_clip
+from ._scale import ScaleChoice, parse_scale, scene_scale
 from ._stages import (
     Run,
     background_stage,
@@ -63,6 +64,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     if config.fresh:
         run.cache.clear()
 
+    scale_choice = parse_scale(config.scale_from)  # a malformed rule fails before any work
     frames = read_stage(run)
     if config.objects:
         prompts_for_clip(config.objects, frames, base_dir=Path.cwd())  # a bad prompt fails before any work
@@ -102,11 +104,17 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
         background = background_stage(run, frames, track, geometry)
 
     objects = geometry.objects if geometry is not None else None
+    meters_per_unit, metric, scale_note = scene_scale(
+        scale_choice if not no_parallax_scene(track) else ScaleChoice("none"), frames, track,
+        geometry.depths if geometry is not None else None,
+    )
+    log.info("scale: %s (%.4g m per unit)", scale_note, meters_per_unit)
     backup = config.output / f"{EDITS_FILE}.bak"
     backup_before = backup.stat().st_mtime_ns if backup.exists() else None
     with run.timed("write_usd"):
         scene_path = write_scene(
             config.output, track, source=str(config.input.resolve()), background=background,
+            meters_per_unit=meters_per_unit, metric_scale=metric, metadata={"scale": scale_note},
             depth_paths=None if geometry is None else [
                 str(geometry.store.path(n).relative_to(config.output)) for n in frames.frame_numbers
             ],
@@ -125,6 +133,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
         "frames": {"count": len(frames), "width": frames.width, "height": frames.height, "fps": frames.fps,
                    "first": int(frames.frame_numbers[0]), "last": int(frames.frame_numbers[-1]), "scale": frames.scale},
         "camera_solve": report.to_dict() if report else None,
+        "units": {"meters_per_unit": meters_per_unit, "metric": metric, "how": scale_note},
         "stage_timings_secs": {k: round(v, 3) for k, v in run.timings.items()},
         "resumed_stages": run.resumed,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
@@ -137,6 +146,11 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
         image_size=(frames.width, frames.height), timings_secs=dict(run.timings), resumed_stages=tuple(run.resumed),
         objects=summaries,
     )
+
+
+def no_parallax_scene(track: CameraTrack) -> bool:
+    """A shot made like a pan (nominal distances): its units cannot be scaled to metres."""
+    return track.report is not None and bool({"rotation_only", "static_camera"} & set(track.report.flags))
 
 
 def _report_kept_edits(scene_path: Path, backup: Path) -> None:

@@ -5,7 +5,7 @@ from ._colmap import ColmapSolver, ColmapSolverConfig
 from ._interpolate import interpolate_poses
 from ._motion import FrameMotion, analyse_motion, select_keyframes
 from ._solver import CameraSolveConfig, CameraSolver
-from ._world import align_world, estimate_up
+from ._world import align_world, estimate_up, ground_height
 
 __all__ = [
     "CameraSolveConfig",
@@ -16,6 +16,7 @@ __all__ = [
     "align_world",
     "analyse_motion",
     "estimate_up",
+    "ground_height",
     "interpolate_poses",
     "select_keyframes",
 ]

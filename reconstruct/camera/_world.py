@@ -15,7 +15,7 @@ import numpy as np
 
 from sceneforge.scenegraph import Similarity
 
-__all__ = ["align_world", "estimate_up"]
+__all__ = ["align_world", "estimate_up", "ground_height"]
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +112,12 @@ def align_world(world_from_cam: np.ndarray, points_in_world: np.ndarray, *, seed
     if plane is not None:
         centre[1] = plane[1]  # the rotated plane is y = d
     return Similarity(1.0, rotation, -centre)
+
+
+def ground_height(points_in_world: np.ndarray, *, seed: int = 0) -> float | None:
+    """The height (y) of the ground plane in an aligned world (+Y up), or None when the sparse
+    points show no dominant level plane below most of them."""
+    plane = _ground_plane(np.asarray(points_in_world, dtype=np.float64), np.array([0.0, 1.0, 0.0]), np.random.default_rng(seed))
+    if plane is None or plane[0][1] < np.cos(np.radians(10)):
+        return None
+    return float(plane[1] / plane[0][1])

@@ -44,6 +44,7 @@ CASES = [
                                      "a=box:1,2,30,40@0"], "needs depth"),
     ("reconstruct-unknown-option", ["reconstruct", CLIP, "-o", "{tmp}/new", "--depth.planes-of-doom", "3"], "unrecognized"),
     ("reconstruct-no-output", ["reconstruct", CLIP], "-o"),
+    ("reconstruct-scale-rule", ["reconstruct", CLIP, "-o", "{tmp}/new", "--scale-from", "metric"], "--scale-from"),
     # render
     ("render-missing", ["render", "{tmp}/nowhere", "-o", "{tmp}/r.mp4"], "does not exist"),
     ("render-not-usd", ["render", "{tmp}/square.png", "-o", "{tmp}/r.mp4"], "USD"),

@@ -309,7 +309,9 @@ def test_edit_commands_write_only_the_edits_layer(edited_shot, tmp_path, capsys)
     scene = Scene.open(edited_shot)
     assert np.allclose(scene.background.world_from_local[:3, 3], [-0.5, 0.0, 0.0])
     box = scene.objects["crate"].world_bounds()
-    assert abs(box[0, 1]) < 1e-6 and np.allclose(box[1] - box[0], 0.3, atol=1e-6)  # stands on the ground
+    # stands on the ground, 0.3 m wide in the scene's own units (metersPerUnit from the eye-level rule)
+    assert scene.meters_per_unit != 1.0
+    assert abs(box[0, 1]) < 1e-6 and np.allclose(box[1] - box[0], 0.3 / scene.meters_per_unit, atol=1e-6)
     after = read_camera_track(edited_shot / "scene.usda")
     assert np.isclose(after.intrinsics[-1].fx, 2 * before.intrinsics[-1].fx)
     assert np.allclose(after.world_from_cam[0], before.world_from_cam[0], atol=1e-9)
