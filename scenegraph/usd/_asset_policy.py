@@ -54,7 +54,10 @@ def checked_asset(path: str | Path, root: Path | None, *, what: str = "asset") -
         SceneFileError: it lies outside ``root`` (unless allowed), is not a regular file, or is
             larger than :data:`MAX_ASSET_BYTES` — one line saying which and why.
     """
-    real = Path(path).resolve()
+    # A file inside a USDZ package (``pkg.usdz[textures/a.png]``, what ``insert`` copies in): the
+    # rules apply to the package file, USD's resolver reads the member from it.
+    text = str(path)
+    real = Path(text[: text.index("[")] if text.endswith("]") and "[" in text else text).resolve()
     if root is not None and not _outside_allowed.get() and not real.is_relative_to(root):
         raise SceneFileError(
             f"the scene's {what} {str(path)!r} lies outside its folder {str(root)!r}; SceneForge reads only files "

@@ -7,6 +7,8 @@ other tools) are decoded with Pillow when it is installed.
 
 from __future__ import annotations
 
+import io
+
 import struct
 import zlib
 from pathlib import Path
@@ -130,10 +132,12 @@ def read_image(path: str | Path) -> np.ndarray:
         DependencyError: the file needs Pillow and it is not installed.
     """
     file = Path(path)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise SceneFileError(f"expected an image at {str(file)!r}, got {exc.strerror or exc}; check the texture path") from exc
+    data = _package_member(str(path)) if is_package_path(str(path)) else None
+    if data is None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise SceneFileError(f"expected an image at {str(file)!r}, got {exc.strerror or exc}; check the texture path") from exc
     image = _decode_png(data)
     if image is not None:
         return image
@@ -142,7 +146,22 @@ def read_image(path: str | Path) -> np.ndarray:
     except ImportError as exc:
         raise DependencyError(f"reading {file.name} needs Pillow, which is not installed; pip install pillow") from exc
     try:
-        with Image.open(file) as opened:
+        with Image.open(io.BytesIO(data)) as opened:
             return np.asarray(opened.convert("RGB"), dtype=np.uint8).copy()
     except (OSError, ValueError) as exc:
         raise SceneFileError(f"expected a readable image at {str(file)!r}, got {exc}; re-export the texture") from exc
+
+
+def is_package_path(path: str) -> bool:
+    """Whether ``path`` names a file inside a USDZ package (``pkg.usdz[inner/file.png]``)."""
+    return path.endswith("]") and "[" in path
+
+
+def _package_member(path: str) -> bytes:
+    """The bytes of a file inside a USDZ package, read through USD's asset resolver."""
+    from pxr import Ar
+
+    asset = Ar.GetResolver().OpenAsset(Ar.ResolvedPath(path))
+    if asset is None:
+        raise SceneFileError(f"expected an image at {path!r}, got nothing USD can open in that package")
+    return bytes(asset.GetBuffer())

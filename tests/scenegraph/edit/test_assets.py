@@ -301,3 +301,24 @@ def test_assets_that_do_not_load_change_nothing(scene, tmp_path):
     assert edits_text(scene) == text
     assert scene.history == history
     assert "new_thing" not in scene.objects
+
+
+def test_a_textured_usd_asset_from_outside_is_packaged_with_its_texture(scene, tmp_path):
+    """Copied in as one USDZ (the scene then reads only its own folder), its texture read from
+    inside the package."""
+    from sceneforge.scenegraph.usd import author_mesh
+    from tests.scenegraph.edit.test_scene import box_mesh
+
+    library = tmp_path / "library"
+    library.mkdir()
+    stage = Usd.Stage.CreateNew(str(library / "thing.usda"))
+    UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.y)
+    UsdGeom.SetStageMetersPerUnit(stage, 1.0)
+    stage.SetDefaultPrim(UsdGeom.Xform.Define(stage, "/Asset").GetPrim())
+    author_mesh(stage, "/Asset/Body", box_mesh((0.5, 0.5, 0.5), textured=True), folder=library, name="thing")
+    stage.GetRootLayer().Save()
+    scene.insert(library / "thing.usda", name="thing")
+    assert (scene.folder / "assets" / "thing.usdz").is_file()
+    (mesh,) = mesh_of(scene, "/World/Objects/thing/")
+    assert mesh.mesh.texture is not None and ".usdz[" in mesh.texture_file
+    assert validate_stage(scene.stage).errors == ()
