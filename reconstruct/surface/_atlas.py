@@ -67,6 +67,7 @@ def unwrap(
         vertex_of, out_faces = mapping.astype(np.int64), out_faces.astype(np.int64)
         if out_faces.shape != faces.shape or not np.array_equal(vertex_of[out_faces], faces):
             raise RuntimeError("xatlas changed the faces")
+        vertex_of, out_faces, uv = _inside_atlas(vertices, vertex_of, out_faces, uv.astype(np.float64))
         return _fitted_layout(vertex_of, out_faces, uv, atlas, size)
 
     vertex_of, split_faces, uv_px, chart = _view_charts(vertices, faces, pairs, labels, views)
@@ -99,23 +100,52 @@ def unwrap(
     if packed_faces.shape[0] != int(packable.sum()) or not np.array_equal(mapping[packed_faces], split_faces[packable]):
         raise RuntimeError("xatlas changed the faces")
 
-    # One atlas position per split vertex: its own where xatlas placed it, else the nearest placed one's.
-    from scipy.spatial import cKDTree
-
+    # One atlas position per split vertex where xatlas placed it; only the vertices of packed
+    # faces: xatlas also returns the input vertices no packed face uses (those of the
+    # unpackable faces) with coordinates outside the atlas. The rest (NaN here) are given a
+    # texel by _inside_atlas.
     placed_uv = np.full((vertex_of.shape[0], 2), np.nan)
-    placed_uv[mapping] = packed_uv
-    placed = ~np.isnan(placed_uv[:, 0])
-    if not np.all(placed):
-        _, nearest = cKDTree(vertices[vertex_of[placed]]).query(vertices[vertex_of[~placed]], workers=-1)
-        placed_uv[~placed] = placed_uv[np.flatnonzero(placed)[nearest]]
+    placed_uv[mapping[packed_faces.reshape(-1)]] = packed_uv[packed_faces.reshape(-1)]
     rest = np.flatnonzero(~packable)
     out_faces = np.zeros_like(faces)
     out_faces[np.flatnonzero(packable)] = packed_faces
     out_faces[rest] = mapping.shape[0] + np.arange(3 * rest.size).reshape(-1, 3)
     rest_vertices = split_faces[rest].reshape(-1)
     out_vertex_of = np.concatenate([vertex_of[mapping], vertex_of[rest_vertices]])
-    uv = np.concatenate([packed_uv, placed_uv[rest_vertices]])
+    uv = np.concatenate([placed_uv[mapping], placed_uv[rest_vertices]])
+    out_vertex_of, out_faces, uv = _inside_atlas(vertices, out_vertex_of, out_faces, uv)
     return _fitted_layout(out_vertex_of, out_faces, uv, atlas, size)
+
+
+def _inside_atlas(
+    vertices: np.ndarray, vertex_of: np.ndarray, faces: np.ndarray, uv: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every face inside the atlas: a face with a corner outside [0, 1] or not placed (faces no
+    view sees, edge-on faces, and a corner a view sees at a grazing angle, which projects far
+    out and xatlas leaves there) gets three vertices of its own at the atlas position of the
+    inside vertex nearest its centre — one texel's colour instead of a texture smeared from
+    the atlas's edge, and no area to overlap another chart."""
+    from scipy.spatial import cKDTree
+
+    good_vertex = np.all(np.isfinite(uv) & (uv >= 0.0) & (uv <= 1.0), axis=1)
+    bad = np.flatnonzero(~good_vertex[faces].all(axis=1))
+    if bad.size == 0 or not good_vertex.any():
+        return vertex_of, faces, np.where(good_vertex[:, None], uv, 0.0)
+    corners = faces[bad].reshape(-1)
+    inside = np.flatnonzero(good_vertex)
+    # one point for all three corners (a zero-area face overlaps no chart): the texel of the
+    # inside vertex nearest the face's centre
+    centres = vertices[vertex_of[faces[bad]]].mean(axis=1)
+    _, nearest = cKDTree(vertices[vertex_of[inside]]).query(centres, workers=-1)
+    faces = faces.copy()
+    faces[bad] = vertex_of.shape[0] + np.arange(corners.size).reshape(-1, 3)
+    uv = uv.copy()
+    uv[~good_vertex] = 0.0  # no face uses these any more
+    return (
+        np.concatenate([vertex_of, vertex_of[corners]]),
+        faces,
+        np.concatenate([uv, np.repeat(uv[inside[nearest]], 3, axis=0)]),
+    )
 
 
 def _spread_charts(uv: np.ndarray, faces: np.ndarray, chart: np.ndarray) -> np.ndarray:

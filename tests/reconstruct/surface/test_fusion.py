@@ -269,6 +269,8 @@ def test_bake_puts_the_right_colours_on_known_faces(planes, charts):
     assert baked.texture.dtype == np.uint8 and max(baked.texture.shape[:2]) <= 512
     assert baked.num_faces == mesh.num_faces and baked.uv.shape == (baked.num_vertices, 2)
     assert _overlapping_faces(baked) == 0
+    # every face maps inside the atlas, those no view sees included (one texel's colour)
+    assert np.all((baked.uv >= 0) & (baked.uv <= 1))
 
     rng = np.random.default_rng(0)
     bary = rng.dirichlet(np.ones(3), baked.num_faces)
