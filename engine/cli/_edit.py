@@ -128,6 +128,21 @@ def add_edit_parser(sub: Any) -> None:
     m.add_argument("--push-in", type=float, default=None, help="distance pushed in, scene units (default: a tenth of what the camera looks at)")
     m.add_argument("--pan-deg", type=float, default=0.0, help="degrees panned over the move (default 0)")
     m.add_argument("--ease", choices=["linear", "smooth"], default="smooth", help="how the move accelerates (default smooth)")
+    p = ops.add_parser(
+        "scale-scene", help="set how many metres a scene unit is",
+        description=(
+            "Rescale the whole scene to true metres: the stage's metersPerUnit changes (recorded in edits.usda, "
+            "mirrored into scene.usda), the reconstruction does not. Measured on the reconstruction from a known "
+            "distance between two pixels of a source frame, or the camera's height above the ground plane, or given."
+        ),
+        epilog="Example: sceneforge edit shot/ scale-scene --distance 12:410,300,520,310=0.9",
+    )
+    rule = p.add_mutually_exclusive_group(required=True)
+    rule.add_argument("--distance", metavar="F:x1,y1,x2,y2=M",
+                      help="two source-video pixels of source frame F whose 3D points lie M metres apart")
+    rule.add_argument("--camera-height", type=_positive_float, metavar="M",
+                      help="the camera was held M metres above the ground plane the solve found")
+    rule.add_argument("--meters-per-unit", type=_positive_float, metavar="X", help="one scene unit is X metres")
     ops.add_parser("list", help="list objects, lights, cameras and the edits so far", description="List the scene's objects, lights and cameras, and every edit in edits.usda.")
 
 
@@ -164,6 +179,17 @@ def edit_op_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
         return out
     if op == "light":
         return {"op": "light", "name": args.name, "kind": args.kind, "intensity": args.intensity, "color": list(args.color)}
+    if op == "scale-scene":
+        from sceneforge.engine.pipeline import scale_of_scene
+
+        if args.distance is not None:
+            rule = f"distance={args.distance}"
+        elif args.camera_height is not None:
+            rule = f"camera-height={args.camera_height}"
+        else:
+            rule = f"meters-per-unit={args.meters_per_unit}"
+        metres, metric, how = scale_of_scene(args.scene, rule)
+        return {"op": "scale_scene", "meters_per_unit": metres, "metric": metric, "how": how}
     if op == "camera":
         if args.move == "ken-burns":
             out = {"op": "camera", "move": "ken_burns", "frame": args.frame, "pan_deg": args.pan_deg, "ease": args.ease}
@@ -236,6 +262,9 @@ def _edit_locked(args: argparse.Namespace, scene: Scene) -> int:
 
 def _print_scene_listing(scene: Any) -> None:
     print(f"{scene.path}: frames {scene.frame_range[0]}–{scene.frame_range[1]} at {scene.fps:g} fps")
+    units = scene.units
+    print(f"units: {units['meters_per_unit']:.4g} m per unit ({'metric' if units['metric'] else 'not metric'}"
+          + (f"; {units['how']})" if units["how"] else ")"))
     for title, handles in (("objects", scene.objects), ("lights", scene.lights), ("cameras", scene.cameras)):
         names = list(handles)
         print(f"{title}: {', '.join(names) if names else '(none)'}")

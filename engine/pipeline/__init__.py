@@ -6,8 +6,10 @@ from ._inputs import load_ignore_masks, load_intrinsics_file, prepare_output
 from ._objects import ObjectsOutcome, masks_digest, prompts_for_clip
 from ._reconstruct import reconstruct
 from ._render import RenderConfig, RenderResult, render_scene
+from ._scale import scale_of_scene
 
 __all__ = [
+    "scale_of_scene",
     "ExportConfig",
     "ExportResult",
     "GROUPS",

@@ -114,7 +114,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     with run.timed("write_usd"):
         scene_path = write_scene(
             config.output, track, source=str(config.input.resolve()), background=background,
-            meters_per_unit=meters_per_unit, metric_scale=metric, metadata={"scale": scale_note},
+            meters_per_unit=meters_per_unit, metric_scale=metric, metadata={"scale": scale_note, "sourceScale": float(frames.scale)},
             depth_paths=None if geometry is None else [
                 str(geometry.store.path(n).relative_to(config.output)) for n in frames.frame_numbers
             ],

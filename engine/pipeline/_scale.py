@@ -17,14 +17,15 @@ glTF in metres) convert with it:
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
 
 from sceneforge.reconstruct.camera import ground_height
-from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError
+from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, SceneFileError
 
-__all__ = ["EYE_LEVEL_M", "ScaleChoice", "parse_scale", "scene_scale"]
+__all__ = ["EYE_LEVEL_M", "ScaleChoice", "parse_scale", "scale_of_scene", "scene_scale"]
 
 EYE_LEVEL_M = 1.6
 """The camera height assumed by ``auto`` (a handheld or tripod shot at eye level), metres."""
@@ -68,7 +69,7 @@ def parse_scale(text: str) -> ScaleChoice:
     )
 
 
-def scene_scale(choice: ScaleChoice, frames: Frames, track: CameraTrack, depths: DepthMaps | None) -> tuple[float, bool, str]:
+def scene_scale(choice: ScaleChoice, frames: Frames | None, track: CameraTrack, depths: DepthMaps | None) -> tuple[float, bool, str]:
     """(metres per scene unit, whether that is known, how it was set — one line for the report).
 
     Raises:
@@ -78,6 +79,8 @@ def scene_scale(choice: ScaleChoice, frames: Frames, track: CameraTrack, depths:
     if choice.method == "none":
         return 1.0, False, "arbitrary units (--scale-from none)"
     if choice.method == "distance":
+        if frames is None:
+            raise InputError("--scale-from distance needs the frames")
         return _from_distance(choice, frames, track, depths)
     ground = ground_height(track.points.points_in_world) if len(track.points) else None
     if ground is None:
@@ -99,18 +102,22 @@ def scene_scale(choice: ScaleChoice, frames: Frames, track: CameraTrack, depths:
 
 
 def _from_distance(choice: ScaleChoice, frames: Frames, track: CameraTrack, depths: DepthMaps | None) -> tuple[float, bool, str]:
-    numbers = [int(n) for n in frames.frame_numbers]
-    if choice.frame not in numbers:
+    if choice.frame not in [int(n) for n in frames.frame_numbers]:
         raise InputError(f"--scale-from distance names frame {choice.frame}, which is not in the clip")
     if depths is None or choice.frame not in depths:
         raise InputError(f"--scale-from distance needs the depth of frame {choice.frame}; drop --depth none")
-    index = numbers.index(choice.frame)
-    depth = depths[choice.frame].depth
+    return _distance_scale(choice, track, depths[choice.frame].depth, frames.scale)
+
+
+def _distance_scale(choice: ScaleChoice, track: CameraTrack, depth: np.ndarray, source_scale: float) -> tuple[float, bool, str]:
+    """Metres per unit from two source-video pixels of frame ``choice.frame`` lifted on ``depth``
+    (``source_scale``: working-frame pixels per source pixel)."""
+    index = [int(n) for n in track.frame_numbers].index(choice.frame)
     intrinsics = track.intrinsics[index]
-    sx, sy = depth.shape[1] / frames.width, depth.shape[0] / frames.height
+    sx, sy = depth.shape[1] / intrinsics.width, depth.shape[0] / intrinsics.height
     points = []
     for x, y in (choice.pixels[:2], choice.pixels[2:]):
-        u, v = x * frames.scale, y * frames.scale  # source pixels → working frame pixels
+        u, v = x * source_scale, y * source_scale  # source pixels → working frame pixels
         col, row = int(u * sx), int(v * sy)
         if not (0 <= col < depth.shape[1] and 0 <= row < depth.shape[0]):
             raise InputError(f"--scale-from distance: pixel {x:g},{y:g} lies outside the source video")
@@ -124,3 +131,62 @@ def _from_distance(choice: ScaleChoice, frames: Frames, track: CameraTrack, dept
     if units <= 0:
         raise InputError("--scale-from distance: the two pixels are the same 3D point")
     return choice.metres / units, True, f"{choice.metres:g} m between two points of frame {choice.frame} (--scale-from distance)"
+
+
+def scale_of_scene(scene_path: str | Path, rule: str) -> tuple[float, bool, str]:
+    """(metres per unit, metric, how) for an existing scene, measured on its reconstruction
+    (the camera path and depth as solved, whatever the edits did to them).
+
+    ``rule``: ``camera-height=M``, ``distance=F:x1,y1,x2,y2=M`` (as ``--scale-from``) or
+    ``meters-per-unit=X``. Used by ``sceneforge edit shot/ scale-scene``.
+
+    Raises:
+        InputError: a malformed rule, or one the scene cannot measure (no ground plane, no
+            depth at the pixels, a frame not in the shot).
+        SceneFileError: the scene or its reconstruction layer cannot be read.
+    """
+    from pxr import Usd
+
+    from sceneforge.scenegraph import read_camera_track
+    from sceneforge.scenegraph.usd import ATTR_DEPTH_MAPS, DEFAULT_CAMERA_PATH, RECONSTRUCTION_FILE, layer_data, open_stage
+
+    text = rule.strip()
+    if text.startswith("meters-per-unit="):
+        try:
+            value = float(text.split("=", 1)[1])
+        except ValueError:
+            value = float("nan")
+        if not (np.isfinite(value) and value > 0):
+            raise InputError(f"meters-per-unit must be a positive number, got {text.split('=', 1)[1]!r}")
+        return value, True, f"{value:g} m per unit, set by hand (scale-scene)"
+    try:
+        choice = parse_scale(text)
+    except InputError:
+        raise InputError(
+            f"scale-scene takes --distance F:x1,y1,x2,y2=M, --camera-height M or --meters-per-unit X, got {rule!r}"
+        ) from None
+    if choice.method not in ("camera-height", "distance"):
+        raise InputError(f"scale-scene measures camera-height=M, distance=F:x1,y1,x2,y2=M or meters-per-unit=X, got {rule!r}")
+    root = open_stage(scene_path)
+    folder = Path(root.GetRootLayer().realPath).parent
+    if not (folder / RECONSTRUCTION_FILE).is_file():
+        raise SceneFileError(f"expected {folder / RECONSTRUCTION_FILE} to measure the scale on; rescale with meters-per-unit=X instead")
+    stage = Usd.Stage.Open(str(folder / RECONSTRUCTION_FILE))
+    track = read_camera_track(stage)
+    if choice.method == "camera-height":
+        metres, metric, how = scene_scale(choice, None, track, None)
+        return metres, metric, how.replace("--scale-from camera-height", "scale-scene --camera-height")
+    if choice.frame not in [int(n) for n in track.frame_numbers]:
+        raise InputError(f"scale-scene --distance names frame {choice.frame}, which is not in the shot")
+    assets = stage.GetPrimAtPath(DEFAULT_CAMERA_PATH).GetAttribute(ATTR_DEPTH_MAPS)
+    paths = list(assets.Get()) if assets and assets.HasValue() else []
+    index = [int(n) for n in track.frame_numbers].index(choice.frame)
+    resolved = paths[index].resolvedPath if index < len(paths) else ""
+    if not resolved:
+        raise InputError(f"scale-scene --distance needs the depth of frame {choice.frame}, and the scene references none")
+    with np.load(resolved) as data:
+        depth = data["depth"].astype(np.float32)
+    source_scale = float(dict(layer_data(root).get("metadata", {})).get("sourceScale", 1.0))
+    metres, metric, how = _distance_scale(choice, track, depth, source_scale)
+    return metres, metric, how.replace("--scale-from distance", "scale-scene --distance")
+

@@ -28,6 +28,7 @@ Ops and their keys (``object`` names an object, ``background``, or a light):
 ``insert``     ``asset`` (path, relative to the edit list's folder), ``name``; ``on`` ("ground" or
                null), ``position``, ``scale_to``, ``units_m``, ``up_axis``
 ``light``      ``name``; ``kind`` ("distant", "sphere", "dome"), ``intensity``, ``color``, ``exposure``
+``scale_scene`` ``meters_per_unit`` (metres in one scene unit); ``how`` (a note), ``metric``
 ``camera``     ``move`` (orbit, dolly, push_in, pan, tilt, crane, zoom, ken_burns) and that move's
                keywords: ``degrees``, ``distance``, ``height``, ``factor``, ``frame``, ``num_frames``,
                ``push_in``, ``pan_deg``, ``pivot``, ``axis``, ``frames``, ``ease``
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 EDIT_OPS: tuple[str, ...] = (
     "move", "rotate", "scale", "delete", "show", "color", "duplicate", "rename", "reset", "insert", "light", "camera",
+    "scale_scene",
 )
 """The ``op`` names :func:`apply_edits` understands."""
 
@@ -82,6 +84,7 @@ _KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "insert": (frozenset({"asset", "name"}), frozenset({"on", "position", "scale_to", "units_m", "up_axis"})),
     "light": (frozenset({"name"}), frozenset({"kind", "intensity", "color", "exposure"})),
     "camera": (frozenset({"move"}), frozenset().union(*CAMERA_MOVES.values())),
+    "scale_scene": (frozenset({"meters_per_unit"}), frozenset({"how", "metric"})),
 }
 
 
@@ -210,6 +213,11 @@ def _apply_one(scene: Any, op: dict[str, Any], base: Path) -> str:
         options = {k: op[k] for k in ("kind", "intensity", "color", "exposure") if k in op}
         scene.add_light(op["name"], **options)
         return f"added light {op['name']}"
+    if kind == "scale_scene":
+        if not isinstance(op.get("metric", True), bool):
+            raise InputError(f"metric must be true or false, got {op['metric']!r}")
+        scene.set_meters_per_unit(op["meters_per_unit"], how=str(op.get("how", "set by an edit")), metric=op.get("metric", True))
+        return f"scaled the scene: {scene.meters_per_unit:.4g} m per unit"
     if kind == "reset" and op["object"] == "camera":
         scene.camera.reset()
         return "reset the camera"

@@ -44,6 +44,7 @@ from pxr import Gf, Kind, Sdf, Tf, Usd, UsdGeom, UsdLux, UsdShade
 
 from ..files import remove_stale_temporaries
 from ..types import InputError, SceneFileError, TexturedMesh
+from ..usd._schema import LAYER_DATA_KEY
 from ..usd import (
     ATTR_FRAME_NUMBERS,
     BACKGROUND_PATH,
@@ -146,11 +147,15 @@ class Scene:
             )
         if edits.dirty:
             log.warning("%s has unsaved edits from another Scene in this process; they are shared", edits.realPath)
-        return cls(stage, edits, layers.get(RECONSTRUCTION_FILE))
+        scene = cls(stage, edits, layers.get(RECONSTRUCTION_FILE))
+        scene._mirror_units()
+        return scene
 
     def save(self) -> Path:
         """Write the edits layer to ``edits.usda`` atomically (temporary file, then rename).
-        Only that file is written. Returns its path.
+        Only that file is written — except after :meth:`set_meters_per_unit` (or its undo), when
+        ``scene.usda``'s ``metersPerUnit`` follows the edits layer (a stage's units live in its
+        root layer, where Blender and usdview read them). Returns the edits layer's path.
 
         Safe beside other writers (another process, the viewer, a second ``sceneforge edit``):
         the shot's edits lock is held while it reads what is on disk and writes; when another
@@ -176,6 +181,10 @@ class Scene:
                 log.warning("%s was saved by another writer meanwhile: merged this scene's edits onto it", target)
             export_layer(self._edits, target)
             self._saved_text = self._edits.ExportToString()
+            root = self._stage.GetRootLayer()
+            if self._mirror_units() or root.dirty:
+                # the stage's units live in its root layer's metadata: scene.usda follows the edits
+                export_layer(root, Path(root.realPath))
         log.debug("saved %s", target)
         return target
 
@@ -206,6 +215,69 @@ class Scene:
     def meters_per_unit(self) -> float:
         """Metres in one scene unit (the stage's ``metersPerUnit``)."""
         return float(UsdGeom.GetStageMetersPerUnit(self._stage))
+
+    @property
+    def units(self) -> dict[str, Any]:
+        """How the scene's scale was set: ``{"meters_per_unit", "metric", "how"}`` — from the
+        last :meth:`set_meters_per_unit` edit, else from the reconstruction."""
+        edit = _units_edit(self._edits)
+        if edit is not None:
+            return edit
+        source = self._reconstruction if self._reconstruction is not None else self._stage.GetRootLayer()
+        data = _sceneforge_data(source)
+        mpu = source.pseudoRoot.GetInfo(UsdGeom.Tokens.metersPerUnit) if source.pseudoRoot.HasInfo(UsdGeom.Tokens.metersPerUnit) else 1.0
+        return {
+            "meters_per_unit": float(mpu),
+            "metric": bool(data.get("metricScale", False)),
+            "how": str(dict(data.get("metadata", {})).get("scale", "")),
+        }
+
+    def set_meters_per_unit(self, meters_per_unit: float, *, how: str = "set by an edit", metric: bool = True) -> None:
+        """Rescale the scene: one scene unit is now ``meters_per_unit`` metres.
+
+        The geometry keeps its units (nothing in the reconstruction changes); the stage's
+        ``metersPerUnit`` does, so a glTF asset in metres inserted afterwards lands at its true
+        size, and Blender and usdview show true metres. The edit is recorded in ``edits.usda``
+        (undoable, with ``how`` — shown by ``sceneforge info``) and mirrored into ``scene.usda``
+        on :meth:`save`. ``sceneforge edit shot/ scale-scene`` measures the value from a known
+        distance or camera height.
+
+        Raises:
+            InputError: a value that is not a positive finite number.
+        """
+        value = check_number(meters_per_unit, "meters_per_unit")
+        if not value > 0:
+            raise InputError(f"meters_per_unit must be positive, got {meters_per_unit!r}")
+        with self._recording(f"scale the scene to {value:.4g} m per unit"):
+            data = dict(self._edits.customLayerData)
+            ours = dict(data.get(LAYER_DATA_KEY, {}))
+            ours["units"] = {"metersPerUnit": value, "metric": bool(metric), "how": str(how)}
+            data[LAYER_DATA_KEY] = ours
+            self._edits.customLayerData = data
+            self._edits.pseudoRoot.SetInfo(UsdGeom.Tokens.metersPerUnit, value)
+        self._mirror_units()
+
+    def _mirror_units(self) -> bool:
+        """Carry the scene's units (:attr:`units`) into the root layer, in memory; True when
+        the root layer changed (and must be saved)."""
+        units = self.units
+        root = self._stage.GetRootLayer()
+        changed = False
+        current = root.pseudoRoot.GetInfo(UsdGeom.Tokens.metersPerUnit) if root.pseudoRoot.HasInfo(UsdGeom.Tokens.metersPerUnit) else None
+        if current is None or not math.isclose(float(current), units["meters_per_unit"], rel_tol=1e-12):
+            root.pseudoRoot.SetInfo(UsdGeom.Tokens.metersPerUnit, units["meters_per_unit"])
+            changed = True
+        data = dict(root.customLayerData)
+        ours = dict(data.get(LAYER_DATA_KEY, {}))
+        metadata = dict(ours.get("metadata", {}))
+        if bool(ours.get("metricScale", False)) != units["metric"] or metadata.get("scale", "") != units["how"]:
+            ours["metricScale"] = units["metric"]
+            metadata["scale"] = units["how"]
+            ours["metadata"] = metadata
+            data[LAYER_DATA_KEY] = ours
+            root.customLayerData = data
+            changed = True
+        return changed
 
     @property
     def fps(self) -> float:
@@ -364,6 +436,7 @@ class Scene:
         step = self._undo.pop()
         self._edits.TransferContent(step.before)
         self._redo.append(step)
+        self._mirror_units()
         return step.description
 
     def redo(self) -> str:
@@ -377,6 +450,7 @@ class Scene:
         step = self._redo.pop()
         self._edits.TransferContent(step.after)
         self._undo.append(step)
+        self._mirror_units()
         return step.description
 
     def diff(self) -> list[SceneEdit]:
@@ -672,3 +746,16 @@ class Scene:
         """The reconstruction layer's path as the edits layer names it (for references)."""
         assert self._reconstruction is not None
         return asset_reference_path(Path(self._reconstruction.realPath), self.folder)
+
+
+def _sceneforge_data(layer: Sdf.Layer) -> dict[str, Any]:
+    return dict(layer.customLayerData.get(LAYER_DATA_KEY, {}))
+
+
+def _units_edit(edits: Sdf.Layer) -> dict[str, Any] | None:
+    """The units an edits layer sets (:meth:`Scene.set_meters_per_unit`), or None."""
+    units = _sceneforge_data(edits).get("units")
+    if not units:
+        return None
+    units = dict(units)
+    return {"meters_per_unit": float(units["metersPerUnit"]), "metric": bool(units.get("metric", True)), "how": str(units.get("how", ""))}

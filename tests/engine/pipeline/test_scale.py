@@ -71,3 +71,81 @@ def test_distance_on_a_frame_not_in_the_clip_or_without_depth():
         scene_scale(parse_scale("distance=9:1,1,5,5=1"), frames, track, depths)
     with pytest.raises(InputError, match="--depth none"):
         scene_scale(parse_scale("distance=1:1,1,5,5=1"), frames, track, None)
+
+
+# -- rescaling a written scene: sceneforge edit shot/ scale-scene ---------------------------------
+
+
+@pytest.fixture()
+def shot(tmp_path):
+    """The synthetic solve written as a scene with its depth maps, scale assumed (eye level)."""
+    from sceneforge.scenegraph import write_scene
+
+    frames, track, depths = _shot()
+    folder = tmp_path / "shot"
+    (folder / "depth").mkdir(parents=True)
+    paths = []
+    for n, depth in depths.items():
+        np.savez(folder / "depth" / f"{n:06d}.npz", depth=depth.depth, confidence=depth.confidence.astype(np.float16))
+        paths.append(f"depth/{n:06d}.npz")
+    write_scene(folder, track, meters_per_unit=0.5, metric_scale=False, metadata={"scale": "scale assumed"}, depth_paths=paths)
+    return folder
+
+
+def _reconstruction_text(folder):
+    return (folder / "reconstruction.usda").read_text()
+
+
+def test_scale_scene_from_a_known_distance_through_the_cli(shot, capsys):
+    from pxr import Usd, UsdGeom
+
+    from sceneforge.engine.cli import main
+    from sceneforge.scenegraph import Scene
+
+    before = _reconstruction_text(shot)
+    assert main(["edit", str(shot), "scale-scene", "--distance", "2:22,24,42,24=0.8"]) == 0
+    stage = Usd.Stage.Open(str(shot / "scene.usda"))
+    assert UsdGeom.GetStageMetersPerUnit(stage) == pytest.approx(1 / UNITS_PER_M, rel=1e-3)  # scene.usda carries it
+    assert _reconstruction_text(shot) == before  # the reconstruction is untouched
+    scene = Scene.open(shot)
+    assert scene.units["metric"] and "scale-scene --distance" in scene.units["how"]
+    capsys.readouterr()
+    assert main(["info", str(shot)]) == 0
+    assert "scale-scene --distance" in capsys.readouterr().out
+    # a second rule replaces the first
+    assert main(["edit", str(shot), "scale-scene", "--camera-height", "3.0"]) == 0
+    assert Scene.open(shot).meters_per_unit == pytest.approx(3.0 / (1.5 * UNITS_PER_M), rel=1e-3)
+
+
+def test_scale_scene_is_an_undoable_edit_that_survives_other_writers(shot):
+    from pxr import Usd, UsdGeom
+
+    from sceneforge.scenegraph import Scene
+
+    scene = Scene.open(shot)
+    scene.set_meters_per_unit(0.25, how="tape measure")
+    assert scene.meters_per_unit == 0.25 and scene.history == ("scale the scene to 0.25 m per unit",)
+    scene.undo()
+    assert scene.meters_per_unit == 0.5 and scene.units["how"] == "scale assumed"
+    scene.redo()
+    scene.save()
+    assert UsdGeom.GetStageMetersPerUnit(Usd.Stage.Open(str(shot / "scene.usda"))) == 0.25
+    with pytest.raises(InputError):
+        scene.set_meters_per_unit(0)
+    with pytest.raises(InputError):
+        scene.set_meters_per_unit(float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--distance", "2:22,24=0.8"], "scale-scene takes"), (["--distance", "9:1,1,5,5=1"], "not in the shot"),
+     (["--camera-height", "-1"], "positive"), (["--meters-per-unit", "0"], "positive"), ([], "one of the arguments")],
+)
+def test_scale_scene_refuses_bad_rules_in_one_line(shot, capsys, args, message):
+    from sceneforge.engine.cli import main
+
+    before = (shot / "edits.usda").read_text()
+    assert main(["edit", str(shot), "scale-scene", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert (shot / "edits.usda").read_text() == before
