@@ -25,7 +25,7 @@ EXPECTED = {
     },
     "sceneforge.reconstruct": {
         "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
-        "FrameMotion", "ProgressFn", "align_world", "DepthEstimator", "PlaneSweepConfig", "PlaneSweepStereo",
+        "FrameMotion", "ProgressFn", "align_world", "DepthEstimator", "PlaneSweepConfig", "PlaneSweepStereo", "PatchMatchConfig", "PatchMatchStereo", "checked_depths", "confirmed_depths",
         "align_relative_depth", "depth_scale_to_points", "filter_consistent", "nominal_depths", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
         "select_keyframes", "BackgroundFuser", "TSDFFuser", "TSDFFusionConfig", "TextureBakeConfig", "TextureBaker",
         "ViewTextureBaker", "frame_surface",

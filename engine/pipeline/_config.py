@@ -73,7 +73,7 @@ class ReconstructConfig:
     """Separate intrinsics per frame (zooming lens)."""
     mask: Path | None = option(None, group="camera solve")
     """Image (or folder of per-frame images) whose non-zero pixels the solve ignores, e.g. moving things."""
-    depth: str = option("plane-sweep", group="depth and geometry")
+    depth: str = option("patchmatch", group="depth and geometry")
     """Dense depth backend."""
     background: bool = option(True, flag="--no-background", negate=True, group="depth and geometry")
     """Fuse the depth into a textured background mesh (needs depth)."""

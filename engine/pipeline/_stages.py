@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.reconstruct import CameraSolver, ProgressFn, filter_consistent, nominal_depths, read_frames
+from sceneforge.reconstruct import CameraSolver, ProgressFn, checked_depths, confirmed_depths, nominal_depths, read_frames
 from sceneforge.reconstruct.depth import NOMINAL_CONFIDENCE
 from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, Intrinsics, TexturedMesh
 
@@ -158,7 +158,7 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
     """Dense depth for every frame, resumable frame by frame.
 
     Raw per-frame depth is cached under ``run/cache/depth_raw``; after every frame has its
-    raw depth, the multi-view consistency filter writes the final maps to ``run/depth``,
+    raw depth, the multi-view check (:func:`checked_depths`) writes the final maps to ``run/depth``,
     which the USD references.
     """
     config = run.config
@@ -167,7 +167,7 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
         depth_config = DEPTH.config(config.depth, **config.options_of(DEPTH.key))
         raw_key = stage_key(camera=camera_key, depth=config.depth, config=repr(depth_config))
         raw = DepthStore(config.output / RUN_FOLDER / "cache" / "depth_raw", raw_key)
-        final = DepthStore(config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v1"))
+        final = DepthStore(config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v2"))
         if all(final.has(n) for n in numbers):
             todo: list[int] = []
             filtered = final.load_all(numbers)
@@ -179,7 +179,7 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
                 estimator = depth_config.build()
                 for _, depth in estimator.estimate(frames, track, indices=todo, progress=run.progress):
                     raw.save(depth)
-            filtered = filter_consistent(raw.load_all(numbers), track)
+            filtered = checked_depths(raw.load_all(numbers), track, progress=run.progress)
             for depth in filtered.values():
                 final.save(depth)
     if timing == "depth" and not todo:
@@ -231,10 +231,12 @@ def _with_objects(
     config = run.config
     if not (config.objects or config.propose_objects):
         return Geometry(store, depths, ObjectsOutcome.none())
+    # objects stand on what two views confirmed (the fusion takes the rest too)
+    for_objects = confirmed_depths(depths)
     with run.timed("objects" + suffix):
         if tracked is None:
             masks, cached = track_objects(
-                config.objects, frames, track, depths, cache=run.cache, key=store.key, propose=config.propose_objects,
+                config.objects, frames, track, for_objects, cache=run.cache, key=store.key, propose=config.propose_objects,
                 backends=_object_backends(config), base_dir=Path.cwd(), progress=run.progress,
             )
             if masks and cached == len(masks):
@@ -242,7 +244,7 @@ def _with_objects(
         else:
             masks = tracked.tracked
         outcome = lift_and_store(
-            masks, frames, track, depths, output=config.output, run_folder=RUN_FOLDER,
+            masks, frames, track, for_objects, output=config.output, run_folder=RUN_FOLDER,
             texture_size=min(1024, config.texture_size), progress=run.progress,
         )
     return Geometry(store, depths, outcome)

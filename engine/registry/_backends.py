@@ -23,8 +23,12 @@ SOLVERS.register("colmap-incremental", f"{_R}:ColmapSolverConfig",
                  "COLMAP keyframes with the incremental mapper, every other frame localized", mapper="incremental")
 
 DEPTH = Registry("depth estimator", key="depth")
+DEPTH.register("patchmatch", f"{_R}:PatchMatchConfig",
+               "PatchMatch multi-view stereo with a planar prior and completion by planes, CPU or GPU, "
+               "no weights (default)")
 DEPTH.register("plane-sweep", f"{_R}:PlaneSweepConfig",
-               "multi-view plane-sweep stereo from the solved cameras, CPU or GPU, no weights (default)")
+               "multi-view plane-sweep stereo from the solved cameras, CPU or GPU, no weights (faster, "
+               "sparser on weak texture)")
 
 # The triangle budget and the texture come from ReconstructConfig and the texture stage.
 FUSION = Registry("background fuser", key="fusion", reserved=("max_faces", "texture"))

@@ -297,26 +297,7 @@ class PlaneSweepStereo:
         srcs = [self._view(frames, track, j, cache, maps, device) for j in sources]
         cam_from_world = invert_rigid(track.world_from_cam)
         src_from_ref = [cam_from_world[j] @ track.world_from_cam[index] for j in sources]
-        best_k = min(cfg.best_k, len(sources))
-
-        rho_lo, rho_hi = 1.0 / z_range[1], 1.0 / z_range[0]
-        n_levels = len(ref.levels)
-        rho = conf = None
-        coarse = n_levels - 1
-        shift_px = _disparity_span(
-            ref.ks[coarse], [v.ks[coarse] for v in srcs], src_from_ref, rho_lo, rho_hi, ref.levels[coarse].shape
-        )
-        num_planes = int(np.clip(np.ceil(shift_px / cfg.plane_spacing_px) + 1, _MIN_PLANES, cfg.num_planes))
-        step = (rho_hi - rho_lo) / (num_planes - 1)
-        for li in range(n_levels - 1, -1, -1):
-            level = Level(ref.levels[li], ref.ks[li], cfg.window_radius_px, cfg.filter_radius_px, cfg.filter_eps)
-            source = make_source(level, [v.levels[li] for v in srcs], [v.ks[li] for v in srcs], src_from_ref)
-            if rho is None:
-                rho, conf = sweep(level, source, rho_lo, rho_hi, num_planes, best_k)
-            else:
-                rho, conf = upsample(rho, conf, ref.levels[li + 1], level.gray)
-                step *= 0.5
-                rho, conf = refine(level, source, rho, conf, step, cfg.refine_steps, best_k, rho_lo, rho_hi)
+        rho, conf = self._solve(ref, srcs, src_from_ref, z_range)
         conf = torch.where(rho > 0, conf, torch.zeros_like(conf))
         if (intr.width, intr.height) != tuple(ref.levels[0].shape[::-1]):
             full = torch.from_numpy(ref.gray_full).to(device)
@@ -328,6 +309,43 @@ class PlaneSweepStereo:
             depth, confidence = _redistort(depth, confidence, ref.valid_full, intr, maps)
         return depth, confidence
 
+    def _solve(
+        self, ref: _View, srcs: list[_View], src_from_ref: list[np.ndarray], z_range: tuple[float, float]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inverse depth (0 = none) and confidence at the finest working level: the full sweep
+        at the coarsest level, then edge-aware upsampling and a local sweep at each finer one."""
+        cfg = self.config
+        best_k = min(cfg.best_k, len(srcs))
+        rho_lo, rho_hi = 1.0 / z_range[1], 1.0 / z_range[0]
+        n_levels = len(ref.levels)
+        num_planes, step = self._planes(ref, srcs, src_from_ref, rho_lo, rho_hi)
+        rho = conf = None
+        for li in range(n_levels - 1, -1, -1):
+            level, source = self._level(ref, srcs, src_from_ref, li)
+            if rho is None:
+                rho, conf = sweep(level, source, rho_lo, rho_hi, num_planes, best_k)
+            else:
+                rho, conf = upsample(rho, conf, ref.levels[li + 1], level.gray)
+                step *= 0.5
+                rho, conf = refine(level, source, rho, conf, step, cfg.refine_steps, best_k, rho_lo, rho_hi)
+        return rho, conf
+
+    def _planes(
+        self, ref: _View, srcs: list[_View], src_from_ref: list[np.ndarray], rho_lo: float, rho_hi: float
+    ) -> tuple[int, float]:
+        """Planes of the coarsest sweep and their spacing in inverse depth."""
+        coarse = len(ref.levels) - 1
+        shift_px = _disparity_span(
+            ref.ks[coarse], [v.ks[coarse] for v in srcs], src_from_ref, rho_lo, rho_hi, ref.levels[coarse].shape
+        )
+        num_planes = int(np.clip(np.ceil(shift_px / self.config.plane_spacing_px) + 1, _MIN_PLANES, self.config.num_planes))
+        return num_planes, (rho_hi - rho_lo) / (num_planes - 1)
+
+    def _level(self, ref: _View, srcs: list[_View], src_from_ref: list[np.ndarray], li: int) -> tuple[Level, Any]:
+        """The reference's pyramid level ``li`` and its sources mapped for warping."""
+        cfg = self.config
+        level = Level(ref.levels[li], ref.ks[li], cfg.window_radius_px, cfg.filter_radius_px, cfg.filter_eps)
+        return level, make_source(level, [v.levels[li] for v in srcs], [v.ks[li] for v in srcs], src_from_ref)
 
 def _disparity_span(
     k_ref: np.ndarray, ks: list[np.ndarray], src_from_ref: list[np.ndarray], rho_lo: float, rho_hi: float, shape: tuple[int, int]

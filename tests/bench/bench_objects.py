@@ -90,8 +90,9 @@ def save_overlays(frames, proposals: list, folder: Path, prefix: str) -> list[st
 
 
 def _pipeline(frames, depth_stride: int) -> tuple[Any, dict[int, Any], dict[str, float]]:
-    """Our camera solve, plane-sweep depth for every ``depth_stride``-th frame, the consistency filter."""
-    from sceneforge.reconstruct import ColmapSolverConfig, PlaneSweepConfig, filter_consistent
+    """Our camera solve, the default depth backend for every ``depth_stride``-th frame, the depth stage's multi-view check."""
+    from sceneforge.engine.registry import DEPTH
+    from sceneforge.reconstruct import ColmapSolverConfig, checked_depths
 
     timings = {}
     start = time.perf_counter()
@@ -99,10 +100,10 @@ def _pipeline(frames, depth_stride: int) -> tuple[Any, dict[int, Any], dict[str,
     timings["solve_secs"] = time.perf_counter() - start
     indices = list(range(0, len(frames), depth_stride))
     start = time.perf_counter()
-    depths = dict(PlaneSweepConfig().build().estimate(frames, track, indices=indices))
+    depths = dict(DEPTH.config("patchmatch").build().estimate(frames, track, indices=indices))
     timings["depth_secs_per_frame"] = (time.perf_counter() - start) / len(indices)
     start = time.perf_counter()
-    filtered = filter_consistent(depths, track)
+    filtered = checked_depths(depths, track)
     timings["filter_secs"] = time.perf_counter() - start
     return track, filtered, timings
 
