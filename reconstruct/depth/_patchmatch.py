@@ -8,13 +8,15 @@ one). Per reference frame, coarse to fine:
    the texture allows; every other pixel starts from a random depth;
 2. each pixel carries a slanted plane, written as its inverse depth ρ and the image gradient of
    ρ (a plane in the camera's frame is exactly an affine function of the pixel in inverse
-   depth), and at each PatchMatch level the planes are improved by propagation over a
-   checkerboard neighbourhood (the four next pixels and four far ones, ACMH's pattern
-   reduced to its arms) and by random refinement. A candidate is scored as a whole field:
-   every pixel warps its own sample through its candidate plane into each source view and
-   the windowed ZNCC of those samples is the matching cost, so one bilinear sample per pixel
-   and source replaces a per-pixel patch warp (on a smooth plane the two are the same);
-   the cost is the mean over each pixel's best source views (per-pixel view selection);
+   depth), and at each PatchMatch level the planes are improved by propagation — each pixel
+   tries the planes of the near and far neighbours of ACMH's checkerboard pattern (its arms:
+   the four next pixels and four ``far_px`` away), extrapolated to itself — and by random
+   refinement. Every pixel is updated at once (Jacobi) rather than red then black, because a
+   candidate is scored as a whole field: every pixel warps its own sample through its
+   candidate plane into each source view and the windowed ZNCC of those samples, aggregated
+   edge-aware, is the matching cost, so one bilinear sample per pixel and source replaces a
+   per-pixel patch warp (on a smooth plane the two are the same); the cost is the mean over
+   each pixel's best source views (per-pixel view selection);
 3. a planar prior (ACMP): the confident pixels are triangulated (Delaunay, in the image) into
    a coarse mesh whose triangles are planes; a second PatchMatch pass adds, as a candidate
    and as a cost term, the agreement with the prior, weighted up where the reference has no
@@ -26,7 +28,13 @@ one). Per reference frame, coarse to fine:
 5. the finest levels are refined by the plane sweep's local sweep and upsampled edge-aware.
 
 The multi-view geometric consistency of ACMM is applied after every frame has its depth, by
-:func:`~._consistency.filter_consistent` (the depth stage does that for every backend).
+:func:`~._consistency.checked_depths` (the depth stage does that for every backend).
+
+Written here because no maintained Python package offers multi-view PatchMatch on a CPU
+(COLMAP's PatchMatch stereo needs CUDA). kornia gives the Sobel derivatives the first slants
+come from; the warps and the ZNCC windows are the plane sweep's own (:mod:`._cost`): one
+fused bilinear warp per candidate field, and OpenCV's running-sum box filter, which measured
+~15× faster on a CPU than torch's pooling, where kornia's filters run.
 Confidence: 1 − the matching cost for photometrically matched pixels; pixels that hold their
 depth from the planar prior or from plane completion carry ``plane_confidence`` (lower than
 a good match, so the fusion and the filter can tell them apart).
@@ -168,15 +176,15 @@ class PatchMatchStereo(PlaneSweepStereo):
         ] or [n_levels - 1]
         finest_pm = min(pm_levels)
         search = _Search(rho_lo, rho_hi, best_k, cfg, gen)
-        planes = cost = None
+        planes = None
         rho = conf = kind = None
         for li in range(n_levels - 1, -1, -1):
             level, source = self._level(ref, srcs, src_from_ref, li)
             if li < n_levels - 1:
                 step *= 0.5
             if planes is None:
-                rho0, conf0 = sweep(level, source, rho_lo, rho_hi, num_planes, best_k)
-                planes = search.initial(rho0)
+                first, _ = sweep(level, source, rho_lo, rho_hi, num_planes, best_k)
+                planes = search.initial(first)
             if li >= finest_pm:
                 if planes.rho.shape != level.gray.shape:
                     planes = _upsample_planes(planes, level.gray.shape)
