@@ -147,7 +147,12 @@ class StageCache:
         self._save(stage, key, arrays, name=tracked.name, prompt_frame=tracked.prompt_frame, motion=list(tracked.motion))
 
     def clear(self) -> None:
+        """Forget every cached stage, the per-frame stores in sub-folders (raw depth) included."""
+        import shutil
+
         if self.folder.exists():
             for f in self.folder.iterdir():
-                if f.is_file():
+                if f.is_dir() and not f.is_symlink():
+                    shutil.rmtree(f)
+                else:
                     f.unlink()

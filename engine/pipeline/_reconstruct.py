@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,8 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     run = Run(config=config, cache=StageCache(config.output / RUN_FOLDER / "cache"), progress=progress)
     if config.fresh:
         run.cache.clear()
+        for derived in ("depth", "instances"):  # per-frame outputs the stages would otherwise reuse
+            shutil.rmtree(config.output / RUN_FOLDER / derived, ignore_errors=True)
 
     scale_choice = parse_scale(config.scale_from)  # a malformed rule fails before any work
     frames = read_stage(run)

@@ -89,9 +89,11 @@ def test_mesh_and_masks_round_trip(tmp_path):
 def test_clear_removes_every_entry(tmp_path):
     cache = StageCache(tmp_path)
     cache.save_track("camera_solve", "k", _track())
+    raw = DepthStore(tmp_path / "depth_raw", "k")  # per-frame raw depth lives in a sub-folder (--fresh clears it too)
+    raw.save(_depth(3))
     cache.clear()
     assert cache.load_track("camera_solve", "k") is None
-    assert not any(p.is_file() for p in tmp_path.iterdir())
+    assert not any(tmp_path.iterdir())
 
 
 def test_no_temporary_file_is_left_behind(tmp_path):
