@@ -82,6 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
+        except BrokenPipeError:
+            # the reader went away (`sceneforge edit shot/ list | head`): stop quietly, as Unix tools do
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would raise again
+            return 141
         except KeyboardInterrupt:
             what = "stopped (SIGTERM)" if terminated else "interrupted"
             print(f"{what}; finished stages are kept in the run folder and a re-run resumes", file=sys.stderr)

@@ -210,7 +210,7 @@ class PlaneSweepStereo:
         cfg = self.config
         device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         threads = cfg.num_threads or idle_cores()
-        log.info("plane-sweep stereo on %s with %d CPU thread(s)", device, threads)
+        log.info("%s on %s with %d CPU thread(s)", type(self).__name__, device, threads)
         cache: OrderedDict[int, _View] = OrderedDict()
         maps: dict[Intrinsics, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         fallback = self._global_range(track)
@@ -346,6 +346,7 @@ class PlaneSweepStereo:
         cfg = self.config
         level = Level(ref.levels[li], ref.ks[li], cfg.window_radius_px, cfg.filter_radius_px, cfg.filter_eps)
         return level, make_source(level, [v.levels[li] for v in srcs], [v.ks[li] for v in srcs], src_from_ref)
+
 
 def _disparity_span(
     k_ref: np.ndarray, ks: list[np.ndarray], src_from_ref: list[np.ndarray], rho_lo: float, rho_hi: float, shape: tuple[int, int]
