@@ -1,6 +1,6 @@
 """Video in, geometry out, one sub-package per stage: ``frames`` (reading a clip), ``camera``
 (the camera solve), ``depth`` (dense depth), ``surface`` (fusion, texturing, per-frame
-surfaces) and ``objects`` (prompts, segmentation, tracking, proposals, lifting).
+surfaces, the light probe) and ``objects`` (prompts, segmentation, tracking, proposals, lifting).
 
 Stage data crossing these stages is keyed by source frame number (see
 :class:`~sceneforge.scenegraph.DepthMaps`).
@@ -55,11 +55,13 @@ from .objects import (
 )
 from .surface import (
     BackgroundFuser,
+    LightProbeConfig,
     TextureBakeConfig,
     TextureBaker,
     TSDFFuser,
     TSDFFusionConfig,
     ViewTextureBaker,
+    build_light_probe,
     frame_surface,
 )
 
@@ -96,6 +98,8 @@ __all__ = [
     "TextureBaker",
     "ViewTextureBaker",
     "frame_surface",
+    "LightProbeConfig",
+    "build_light_probe",
     "FlowTracker",
     "FlowTrackerConfig",
     "GraphCutSegmenter",

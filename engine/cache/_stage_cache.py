@@ -16,7 +16,16 @@ from typing import Any
 import numpy as np
 
 from sceneforge.reconstruct import TrackedMasks
-from sceneforge.scenegraph import CameraTrack, Intrinsics, SolveReport, SparsePoints, TexturedMesh, atomic_path, atomic_write
+from sceneforge.scenegraph import (
+    CameraTrack,
+    Intrinsics,
+    LightProbe,
+    SolveReport,
+    SparsePoints,
+    TexturedMesh,
+    atomic_path,
+    atomic_write,
+)
 
 __all__ = ["CACHE_FORMAT", "StageCache", "save_npz", "track_to_arrays", "track_from_arrays", "stage_key"]
 
@@ -145,6 +154,29 @@ class StageCache:
             "quality": tracked.quality, "frame_numbers": tracked.frame_numbers,
         }
         self._save(stage, key, arrays, name=tracked.name, prompt_frame=tracked.prompt_frame, motion=list(tracked.motion))
+
+    def load_light_probe(self, stage: str, key: str) -> LightProbe | None:
+        """The cached :class:`~sceneforge.scenegraph.LightProbe` of ``stage`` made with ``key``, else None."""
+
+        def build(info: dict, arrays: Any) -> LightProbe:
+            return LightProbe(
+                radiance=np.array(arrays["radiance"]), seen=np.array(arrays["seen"]), sh=np.array(arrays["sh"]),
+                centre_in_world=np.array(arrays["centre_in_world"]),
+                key_direction=np.array(arrays["key_direction"]) if "key_direction" in arrays else None,
+                key_irradiance=np.array(arrays["key_irradiance"]), ambient_radiance=np.array(arrays["ambient_radiance"]),
+                encoding=info["encoding"],
+            )
+
+        return self._load(stage, key, build)
+
+    def save_light_probe(self, stage: str, key: str, probe: LightProbe) -> None:
+        arrays = {
+            "radiance": probe.radiance, "seen": probe.seen, "sh": probe.sh, "centre_in_world": probe.centre_in_world,
+            "key_irradiance": probe.key_irradiance, "ambient_radiance": probe.ambient_radiance,
+        }
+        if probe.key_direction is not None:
+            arrays["key_direction"] = probe.key_direction
+        self._save(stage, key, arrays, encoding=probe.encoding)
 
     def clear(self) -> None:
         """Forget every cached stage, the per-frame stores in sub-folders (raw depth) included."""

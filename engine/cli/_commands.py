@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from typing import TypeVar
 
-from sceneforge.scenegraph import InputError, scene_summary, validate_stage
+from sceneforge.scenegraph import InputError, SceneFileError, read_light_probe, scene_summary, validate_stage
 
 from ..pipeline import ExportConfig, ReconstructConfig, RenderConfig, export_job, reconstruct, render_scene
 from ..registry import config_kwargs_from_args
 from ._parser import backend_options_from_args
-from ._previews import write_depth_previews
+from ._previews import write_depth_previews, write_light_probe_preview
 from ._progress import ProgressBars
 from ._summary import format_scene_info, format_solve_summary
 
@@ -43,7 +43,7 @@ def _with_progress(args: argparse.Namespace, job: Callable[..., T], config: obje
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    config = RenderConfig(**config_kwargs_from_args(RenderConfig, args))
+    config = RenderConfig(**config_kwargs_from_args(RenderConfig, args), backend_options=backend_options_from_args(args))
     result = _with_progress(args, render_scene, config)
     if not args.quiet:
         head = (
@@ -60,6 +60,8 @@ def cmd_render(args: argparse.Namespace) -> int:
             tail = (
                 f"composited over the footage: {shares['plate']:.1%} plate, {shares['reprojected']:.1%} from other "
                 f"frames, {shares['invented']:.1%} invented, {shares['rendered']:.1%} rendered objects"
+                + (f", {shares['shaded']:.1%} relit by shadows" if shares.get("shaded") else "")
+                + f"; refiner {config.refiner}"
             )
         else:
             tail = "every frame was already there (--resume)"
@@ -83,7 +85,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         result = validate_stage(path)
         summary["validation"] = {"errors": list(result.errors), "warnings": list(result.warnings)}
     if args.preview is not None:
-        written = write_depth_previews(path, args.preview)
+        written = write_depth_previews(path, args.preview) if summary.get("depth_maps") else []
+        probe = read_light_probe(path) if summary.get("light_probe") else None
+        if probe is not None:
+            written.append(write_light_probe_preview(probe, args.preview))
+        if not written:
+            raise SceneFileError(
+                f"{path} references no depth maps and has no light probe; reconstruct with depth (the default) first"
+            )
         summary["previews"] = {"folder": str(args.preview), "count": len(written)}
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

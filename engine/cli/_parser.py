@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..pipeline import GROUPS, ExportConfig, ReconstructConfig, RenderConfig
-from ..registry import DEPTH, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
+from ..registry import DEPTH, REFINERS, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
 from ._edit import add_edit_parser
 
 __all__ = ["build_parser", "backend_options_from_args", "VERSION"]
@@ -147,14 +147,23 @@ def _add_render_parser(sub: Any) -> None:
             "Render a scene through a USD camera — the plate camera by default — for every frame of the shot "
             "or a range. By default the edited scene is composited over the original footage: untouched pixels "
             "are the plate, what an edit reveals is reprojected from other frames, what no frame saw is invented "
-            "once and kept consistent over time, moved or inserted objects are drawn with a depth test, and a "
-            "changed camera path is rendered from the nearest frames. --mode cg renders the meshes alone. "
+            "once and kept consistent over time, moved or inserted objects are drawn with a depth test (inserted "
+            "assets lit by the shot's light probe and lights, with contact shadows), a changed camera path is "
+            "rendered from the nearest frames, and a refiner polishes only what changed (--refiner). "
+            "--mode cg renders the meshes alone. "
             "Writes H.264 MP4, PNG or OpenEXR sequences (with depth, object id, coverage and source passes), "
             "or ProRes 4444."
         ),
-        epilog="Example: sceneforge render shot/ -o edit.mp4 --start 10 --end 60",
+        epilog=(
+            "Examples: sceneforge render shot/ -o edit.mp4 --start 10 --end 60; "
+            "sceneforge render shot/ -o edit.mp4 --refiner diffusion --refiner-model ./sd-inpaint-depth --refiner.steps 30"
+        ),
     )
     add_config_arguments(ren, RenderConfig)
+    for action in ren._actions:  # noqa: SLF001 - argparse keeps no public list of actions
+        if action.dest == "refiner":
+            action.help = f"{action.help}: " + "; ".join(f"{k}: {v}" for k, v in REFINERS.describe().items())
+    _add_backend_options(ren, REFINERS)
 
 
 def _add_export_parser(sub: Any) -> None:
@@ -179,6 +188,6 @@ def _add_info_parser(sub: Any) -> None:
     info.add_argument("scene", type=Path, help="a scene.usda (or the shot folder holding it)")
     info.add_argument("--json", action="store_true", help="print machine-readable JSON")
     info.add_argument("--validate", action="store_true", help="also run USD's validators on the stage")
-    info.add_argument("--preview", type=Path, default=None, metavar="DIR", help="write coloured previews of the depth maps into DIR")
+    info.add_argument("--preview", type=Path, default=None, metavar="DIR", help="write coloured previews of the depth maps and the light probe's map (light_probe.png) into DIR")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..pipeline import ReconstructResult
 
-__all__ = ["format_objects", "format_solve_summary", "format_scene_info"]
+__all__ = ["format_light_probe", "format_objects", "format_solve_summary", "format_scene_info"]
 
 
 def _num(value: Any, unit: str = "", digits: int = 2) -> str:
@@ -43,6 +43,8 @@ def format_solve_summary(result: ReconstructResult) -> str:
             lines.append(f"Flags:         {', '.join(report.flags)}")
         lines += [f"Note:          {m}" for m in report.messages]
     lines += format_objects([o.to_dict() for o in result.objects], indent=15)
+    if result.light_probe is not None:
+        lines.append(f"{'Light probe:':<15}{format_light_probe(result.light_probe)}")
     timings = ", ".join(f"{name} {secs:.1f} s" for name, secs in result.timings_secs.items())
     lines.append(f"Timings:       {timings}")
     if result.resumed_stages:
@@ -66,6 +68,22 @@ def format_objects(objects: Sequence[Mapping[str, Any]], *, indent: int) -> list
             f"mask quality {_num(item.get('mask_quality_mean', item.get('mask_quality')))}"
         )
     return lines
+
+
+def format_light_probe(probe: Mapping[str, Any]) -> str:
+    """One line about a light probe summary (``light_probe_summary``): map size, seen share,
+    the key light's direction and the ambient:key ratio."""
+    size = probe.get("map_size")
+    seen = probe.get("seen_share")
+    head = f"{size[0]}×{size[1]} map" if size else "map missing on disk"
+    head += f", {seen:.0%} of the sphere seen" if isinstance(seen, (int, float)) else ""
+    if probe.get("key_direction") is None:
+        return f"{head}; key light: none found in the shading"
+    return (
+        f"{head}; key light azimuth {_num(probe.get('key_azimuth_deg'), '°', 0)}, elevation "
+        f"{_num(probe.get('key_elevation_deg'), '°', 0)} (azimuth from -Z towards +X); "
+        f"ambient:key {_num(probe.get('ambient_to_key'))}"
+    )
 
 
 def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
@@ -105,6 +123,8 @@ def format_scene_info(path: Path, summary: dict[str, Any]) -> str:
     instances = summary.get("instance_maps")
     if instances:
         lines.append(f"Instances:  {instances} per-frame instance maps")
+    probe = summary.get("light_probe")
+    lines.append(f"Light:      {format_light_probe(probe)}" if probe else "Light:      no light probe")
     flags = solve.get("flags") or []
     if flags:
         lines.append(f"Flags:      {', '.join(flags)}")

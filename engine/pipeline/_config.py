@@ -26,6 +26,7 @@ GROUPS = {
     "camera solve": None,
     "depth and geometry": None,
     "objects": None,
+    "lighting": None,
     "backends": "Each stage's backend by name; its options as --STAGE.OPTION (listed below).",
     "run": None,
 }
@@ -97,6 +98,13 @@ class ReconstructConfig:
     an object turns out to move the camera is solved again with it masked out (and the depth
     recomputed), so that only the static world drives the camera (off is faster; the moving
     pixels may bias the camera)."""
+    light_probe: bool = option(True, flag="--no-light-probe", negate=True, group="lighting")
+    """Build a light probe from the footage (what the camera saw, seen from the scene's centre,
+    with the dominant light estimated from the shading) and store it in the scene as a dome
+    light with spherical harmonics (needs depth)."""
+    footage_encoding: Literal["srgb", "linear"] = option("srgb", group="lighting")
+    """How the footage's values relate to light: srgb (camera footage, decoded with the sRGB
+    curve) or linear (values proportional to light, e.g. renders written without a transfer curve)."""
     fusion: str = option("tsdf", group="backends")
     """Background fusion backend."""
     texture: str = option("views", group="backends")
@@ -152,3 +160,6 @@ class ReconstructResult:
     resumed_stages: tuple[str, ...] = ()
     objects: tuple[ObjectSummary, ...] = ()
     """Per object: name, instance id, static flag and its stats (frames, size, mask quality)."""
+    light_probe: Mapping[str, Any] | None = None
+    """The light probe as the report gives it (key light azimuth/elevation, ambient:key ratio,
+    map size, seen share); None without one."""

@@ -14,7 +14,7 @@ import numpy as np
 from sceneforge.reconstruct import ProgressFn
 from sceneforge.scenegraph import CameraTrack, Scene, atomic_write, write_scene
 from sceneforge.scenegraph.files import created_folder
-from sceneforge.scenegraph.usd import EDITS_FILE, orphaned_edits
+from sceneforge.scenegraph.usd import EDITS_FILE, light_probe_summary, orphaned_edits
 
 from ..cache import StageCache, stage_key
 from ..registry import DEPTH
@@ -28,6 +28,7 @@ from ._stages import (
     camera_stage,
     check_config,
     geometry_pass,
+    light_probe_stage,
     nominal_geometry_pass,
     read_stage,
     solve_inputs,
@@ -106,6 +107,10 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     if geometry is not None and config.background:
         background = background_stage(run, frames, track, geometry)
 
+    light_probe = None
+    if geometry is not None and config.light_probe:
+        light_probe = light_probe_stage(run, frames, track, geometry, nominal=no_parallax or too_few_points)
+
     objects = geometry.objects if geometry is not None else None
     meters_per_unit, metric, scale_note = scene_scale(
         scale_choice if not no_parallax_scene(track) else ScaleChoice("none"), frames, track,
@@ -123,12 +128,14 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
             ],
             objects=objects.layers if objects is not None else (),
             instance_paths=list(objects.instance_paths) if objects is not None and objects.instance_paths else None,
+            light_probe=light_probe,
         )
 
     if backup.exists() and backup.stat().st_mtime_ns != backup_before:
         _report_kept_edits(scene_path, backup)
 
     summaries = tuple(ObjectSummary.of(layer) for layer in (objects.layers if objects is not None else ()))
+    probe_summary = light_probe_summary(scene_path) if light_probe is not None else None
     report_path = config.output / "report.json"
     report = track.report
     full = {
@@ -141,13 +148,14 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
         "resumed_stages": run.resumed,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
         "objects": [s.to_dict() for s in summaries],
+        "light_probe": probe_summary,
         "outputs": {"scene": str(scene_path)},
     }
     atomic_write(report_path, json.dumps(_finite(full), indent=2, allow_nan=False, default=_json_default))
     return ReconstructResult(
         scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
         image_size=(frames.width, frames.height), timings_secs=dict(run.timings), resumed_stages=tuple(run.resumed),
-        objects=summaries,
+        objects=summaries, light_probe=probe_summary,
     )
 
 

@@ -7,13 +7,15 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from sceneforge.reconstruct import ProgressFn
 from sceneforge.render import VideoWriter, fill_holes
-from sceneforge.render.composite import SOURCE_CODES, Compositor, ShotEdits, plate_track
+from sceneforge.render.composite import SOURCE_CODES, Compositor, CompositeFrame, ShotEdits, plate_track
+from sceneforge.render.lighting import LightingConfig, ShotLighting
+from sceneforge.render.refine import RefineFrame, Refiner, keep_untouched
 from sceneforge.render.scene import FramePasses, iter_scene_passes
 from sceneforge.scenegraph import CameraTrack, InputError, read_camera_track
 from sceneforge.scenegraph.files import created_folder
@@ -25,7 +27,7 @@ from sceneforge.scenegraph.usd import (
     open_stage,
 )
 
-from ..registry import int_at_least, option
+from ..registry import REFINERS, int_at_least, option
 from ._plate import read_instance_maps, read_plate
 
 __all__ = ["RenderConfig", "RenderResult", "render_scene"]
@@ -60,6 +62,21 @@ class RenderConfig:
     (after an interruption)."""
     fill: bool = option(True, flag="--no-fill", negate=True)
     """cg: fill pixels no geometry covers from their surroundings (push-pull; off leaves them black)."""
+    refiner: str = "classical"
+    """composite: the last step, polishing only what the edit changed: classical (harmonises
+    inserted assets with the plate, smooths filled regions over time), diffusion (a diffusers
+    pipeline you have weights for, see --refiner-model), or none."""
+    refiner_model: str | None = None
+    """diffusion: a pipeline folder saved with save_pretrained, or a Hugging Face repo id already
+    in your model cache (nothing is downloaded unless --refiner.allow-download)."""
+    lighting: bool = option(True, flag="--no-lighting", negate=True)
+    """composite: light inserted assets by the shot's light probe and the scene's lights (off:
+    their own colours)."""
+    shadows: bool = option(True, flag="--no-shadows", negate=True)
+    """composite: inserted and moved objects cast contact shadows, and a removed object's own
+    shadow is lightened where it is found."""
+    backend_options: Mapping[str, Mapping[str, Any]] = option(default_factory=dict, hidden=True)
+    """Options of the refiner by key, e.g. ``{"refiner": {"steps": 30}}`` (``--refiner.steps 30``)."""
     hold_out: tuple[int, ...] = option(default_factory=tuple, hidden=True)
     """composite: source frame numbers whose own footage is never used; they are rendered from
     the other frames like a new camera (to measure novel views against the real frames)."""
@@ -177,27 +194,85 @@ def _render_composite(
         scene.parent / RECONSTRUCTION_FILE, plate_cameras, passes=("depth", "object_id")
     )
     instances, instance_objects = read_instance_maps(scene, plates, camera=config.camera)
+    lighting = _lighting(scene, edits, config)
     compositor = Compositor(
         plates, plate_cameras, _reported(originals, len(plate_cameras), "footage depth", progress), edits,
-        instances=instances, instance_objects=instance_objects,
+        instances=instances, instance_objects=instance_objects, lighting=lighting,
     )
+    refiner = _refiner(config)
     coverage = []
-    frames = iter_scene_passes(
-        scene, track, frame_numbers=frame_numbers, passes=("rgb", "depth", "coverage", "object_id")
-    )
-    for done, frame in enumerate(frames):
-        out = compositor.composite(frame)
-        if writer.format == "exr":
-            writer.write(out.rgb, channels=_channels(frame, out.source), frame_number=out.frame_number)
-        else:
-            writer.write(_to_uint8(out.rgb), frame_number=out.frame_number)
-        codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
-        for name, code in SOURCE_CODES.items():
-            counts[name] += int(codes[code])
-        coverage.append(float(frame.passes.coverage.mean()))
-        if progress:
-            progress("composite", done + 1, len(frame_numbers))
+    wanted = ("rgb", "depth", "coverage", "normals", "object_id") if lighting is not None else ("rgb", "depth", "coverage", "object_id")
+    frames = iter_scene_passes(scene, track, frame_numbers=frame_numbers, passes=wanted)
+    done = 0
+    pending: list[tuple[CompositeFrame, RefineFrame]] = []
+
+    def flush() -> None:
+        nonlocal done
+        refined = refiner.refine([item for _, item in pending]) if refiner is not None else [item.rgb for _, item in pending]
+        for (out, item), image in zip(pending, refined):
+            rgb = keep_untouched(item, image)
+            if writer.format == "exr":
+                writer.write(rgb, channels=_channels(out.passes, out.source), frame_number=out.frame_number)
+            else:
+                writer.write(_to_uint8(rgb), frame_number=out.frame_number)
+            codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
+            for name, code in SOURCE_CODES.items():
+                counts[name] += int(codes[code])
+            coverage.append(float(out.passes.passes.coverage.mean()))
+            done += 1
+            if progress:
+                progress("composite", done, len(frame_numbers))
+        pending.clear()
+
+    try:
+        for frame in frames:
+            out = compositor.composite(frame)
+            pending.append((out, _refine_frame(out, plates, compositor)))
+            if len(pending) >= (refiner.window if refiner is not None else 1):
+                flush()
+        if pending:
+            flush()
+    finally:
+        if refiner is not None:
+            refiner.close()
     return counts, float(np.mean(coverage))
+
+
+def _lighting(scene: Path, edits: ShotEdits, config: RenderConfig) -> ShotLighting | None:
+    """The shot's lights and shadow casters for the compositor, or None when nothing needs them."""
+    if not (config.lighting or config.shadows) or not edits.changed_objects:
+        return None
+    settings = LightingConfig(shade_inserted=config.lighting, shadows=config.shadows, remove_shadows=config.shadows)
+    lighting = ShotLighting.of_scene(scene, edits.changed_objects, settings)
+    if lighting.lights.probe is None and lighting.inserted & edits.changed_objects:
+        log.info("the scene has no light probe: inserted assets are lit by its lights only (reconstruct again to build one)")
+    return lighting
+
+
+def _refiner(config: RenderConfig) -> Refiner | None:
+    """The refiner the config names, built (its weights loaded) before any frame is rendered."""
+    options = dict(config.backend_options.get(REFINERS.key, {}))
+    if config.refiner == "diffusion":
+        options["model"] = config.refiner_model
+    elif config.refiner_model is not None:
+        raise InputError(f"--refiner-model is for --refiner diffusion, got --refiner {config.refiner}")
+    if config.refiner == "none" and not options:
+        return None
+    return REFINERS.build(config.refiner, **options)
+
+
+def _refine_frame(out: CompositeFrame, plates, compositor: Compositor) -> RefineFrame:
+    """What the refiner sees of one composited frame."""
+    passes = out.passes.passes
+    path_ids = compositor.path_ids(out.passes)
+    inserted = compositor.inserted_coverage(out.passes, path_ids)
+    drawn = out.source == SOURCE_CODES["rendered"]
+    index = plates.index_of(out.frame_number) if out.frame_number in set(plates.frame_numbers.tolist()) else 0
+    return RefineFrame(
+        frame_number=out.frame_number, rgb=out.rgb, changed=out.source != SOURCE_CODES["plate"],
+        inserted=inserted, invented=out.source == SOURCE_CODES["invented"], depth=passes.depth.astype(np.float32),
+        plate=plates.images[index], intrinsics=out.passes.intrinsics, world_from_cam=out.passes.world_from_cam, drawn=drawn,
+    )
 
 
 def _reported(frames: Iterator[FramePasses], total: int, stage: str, progress: ProgressFn | None) -> Iterator[FramePasses]:

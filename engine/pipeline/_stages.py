@@ -18,9 +18,28 @@ from typing import Any
 
 import numpy as np
 
-from sceneforge.reconstruct import CameraSolver, ProgressFn, checked_depths, confirmed_depths, nominal_depths, read_frames
+from sceneforge.reconstruct import (
+    CameraSolver,
+    LightProbeConfig,
+    ProgressFn,
+    build_light_probe,
+    checked_depths,
+    confirmed_depths,
+    nominal_depths,
+    read_frames,
+)
 from sceneforge.reconstruct.depth import NOMINAL_CONFIDENCE
-from sceneforge.scenegraph import CameraTrack, DepthMaps, Frames, InputError, Intrinsics, TexturedMesh
+from sceneforge.scenegraph import (
+    CameraTrack,
+    DepthMaps,
+    FrameMasks,
+    Frames,
+    InputError,
+    Intrinsics,
+    LightProbe,
+    SolveError,
+    TexturedMesh,
+)
 
 from ..cache import DepthStore, StageCache, stage_key
 from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER, BackendConfig
@@ -38,7 +57,7 @@ from ._objects import (
 )
 
 __all__ = ["Run", "SolveInputs", "Geometry", "read_stage", "solve_inputs", "camera_stage", "depth_stage",
-           "geometry_pass", "nominal_geometry_pass", "static_solve_key", "subjects_stage", "background_stage", "check_config"]
+           "geometry_pass", "nominal_geometry_pass", "static_solve_key", "subjects_stage", "background_stage", "light_probe_stage", "check_config"]
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +310,42 @@ def background_stage(run: Run, frames: Frames, track: CameraTrack, geometry: Geo
         )
         run.cache.save_mesh("background", key, background)
     return background
+
+
+def light_probe_stage(
+    run: Run, frames: Frames, track: CameraTrack, geometry: Geometry, *, nominal: bool = False
+) -> LightProbe | None:
+    """The shot's light probe from the frames, cameras and checked depth, moving objects left
+    out (they are not the environment); cached. A shot without parallax (``nominal`` depth on a
+    sphere round the camera) is seen from the camera's median position. None, with a warning,
+    when the depth gives nothing to build it from: the probe is optional, the scene is not."""
+    config = run.config
+    with run.timed("light_probe"):
+        centre = None
+        if nominal:
+            centre = tuple(float(v) for v in np.median(track.world_from_cam[:, :3, 3], axis=0))
+        probe_config = LightProbeConfig(encoding=config.footage_encoding, centre=centre)
+        moving = geometry.objects.moving
+        exclude = FrameMasks(
+            {} if moving is None else {int(n): mask for n, mask in zip(frames.frame_numbers, moving) if mask.any()}
+        )
+        key = stage_key(
+            depth=geometry.store.key, moving=masks_digest([(str(n), exclude[n]) for n in exclude]),
+            config=repr(probe_config), version="light-probe-v1",
+        )
+        probe = run.cache.load_light_probe("light_probe", key)
+        if probe is not None:
+            run.resumed.append("light_probe")
+            return probe
+        try:
+            probe = build_light_probe(
+                frames, track, geometry.depths, config=probe_config, exclude=exclude or None, progress=run.progress
+            )
+        except SolveError as exc:
+            log.warning("no light probe: %s", exc)
+            return None
+        run.cache.save_light_probe("light_probe", key, probe)
+    return probe
 
 
 def check_config(config: ReconstructConfig) -> None:

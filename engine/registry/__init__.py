@@ -1,6 +1,6 @@
 """Backends chosen by name: the registry of every stage and the command-line options generated from configs."""
 
-from ._backends import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, STAGES, TEXTURE, TRACKER
+from ._backends import DEPTH, FUSION, PROPOSER, REFINERS, SEGMENTER, SOLVERS, STAGES, TEXTURE, TRACKER
 from ._options import (
     CliOption,
     add_config_arguments,
@@ -22,6 +22,7 @@ __all__ = [
     "PROPOSER",
     "Registry",
     "SEGMENTER",
+    "REFINERS",
     "SOLVERS",
     "STAGES",
     "TEXTURE",

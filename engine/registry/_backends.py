@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._registry import Registry
 
-__all__ = ["SOLVERS", "DEPTH", "FUSION", "TEXTURE", "SEGMENTER", "TRACKER", "PROPOSER", "STAGES"]
+__all__ = ["SOLVERS", "DEPTH", "FUSION", "TEXTURE", "SEGMENTER", "TRACKER", "PROPOSER", "STAGES", "REFINERS"]
 
 _R = "sceneforge.reconstruct"
 
@@ -55,3 +55,13 @@ PROPOSER.register("geometry", f"{_R}:ProposalConfig",
 
 STAGES: tuple[Registry, ...] = (SOLVERS, DEPTH, FUSION, TEXTURE, SEGMENTER, TRACKER, PROPOSER)
 """Every stage registry, in pipeline order."""
+
+# The render job's last step; the model comes from RenderConfig.refiner_model (--refiner-model).
+REFINERS = Registry("refiner", key="refiner", reserved=("model",))
+REFINERS.register("classical", "sceneforge.render.refine:ClassicalRefinerConfig",
+                  "harmonises inserted assets with the plate (colour, blur, grain) and smooths filled regions "
+                  "over time, no weights (default)")
+REFINERS.register("diffusion", "sceneforge.render.refine:DiffusionRefinerConfig",
+                  "a diffusers pipeline you have weights for (--refiner-model: SD inpainting with a depth "
+                  "ControlNet, or Wan VACE) repaints edited and invented regions; GPU when there is one")
+REFINERS.register("none", "sceneforge.render.refine:NoRefinerConfig", "the composite as it is")

@@ -11,6 +11,9 @@ Per frame of a shot whose plate is known:
   so the same hole is filled the same way while the camera moves;
 - moved, duplicated and inserted objects are drawn from their textured meshes, hidden by
   the scene's own geometry in front of them (the rasterizer's depth test), with soft edges;
+- inserted assets are lit by the shot's light probe and lights; inserted and moved objects
+  cast a soft contact shadow on what is around them, and the shadow a removed or moved
+  object left in the footage is lightened where it can be measured (with ``lighting``);
 - frames whose camera was changed (or whose plate is held out) are rendered entirely from
   other frames (image-based rendering), falling back to the baked textures, then to the
   invention.
@@ -31,6 +34,7 @@ from sceneforge.scenegraph import CameraTrack, Frames, InputError, check_array
 from sceneforge.scenegraph.usd import OBJECTS_PATH
 
 from ..hole_filling._push_pull import fill_holes
+from ..lighting import ShotLighting
 from ..scene._scene_passes import FramePasses
 from ._background_depth import background_depth, plane_depths, planes_around
 from ._depth_search import search_depth, sweep_levels
@@ -43,11 +47,12 @@ log = logging.getLogger(__name__)
 
 _OBJECTS = OBJECTS_PATH + "/"
 
-PLATE, REPROJECTED, INVENTED, RENDERED = 0, 1, 2, 3
-SOURCE_CODES = {"plate": PLATE, "reprojected": REPROJECTED, "invented": INVENTED, "rendered": RENDERED}
+PLATE, REPROJECTED, INVENTED, RENDERED, SHADED = 0, 1, 2, 3, 4
+SOURCE_CODES = {"plate": PLATE, "reprojected": REPROJECTED, "invented": INVENTED, "rendered": RENDERED, "shaded": SHADED}
 """Where an output pixel came from: the plate itself, another frame of the plate, an
-inpainting made once and reprojected, or the scene's meshes (moved or inserted objects,
-baked textures where no frame saw the point)."""
+inpainting made once and reprojected, the scene's meshes (moved or inserted objects,
+baked textures where no frame saw the point), or the plate relit (darkened by a new
+contact shadow, or lightened where a removed object's shadow was)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ class Compositor:
             0 = background), or None; where given, an object's plate pixels are its tracked
             mask as well as its mesh's outline, which is often a little smaller.
         instance_objects: instance id → the object's prim path, for ``instances``.
+        lighting: the shot's lights and shadow casters; None draws objects with their own
+            colours and no shadows. Needs the ``normals`` pass of the edited render.
     """
 
     def __init__(
@@ -146,6 +153,7 @@ class Compositor:
         *,
         instances: np.ndarray | None = None,
         instance_objects: Mapping[int, str] | None = None,
+        lighting: ShotLighting | None = None,
     ) -> None:
         if not np.array_equal(plates.frame_numbers, plate_track.frame_numbers):
             raise InputError("the plate's frames must be the camera track's frames; decode the shot's own clip")
@@ -173,6 +181,8 @@ class Compositor:
         self._changed_instances = np.array([i for i, p in objects.items() if p in edits.changed_objects], np.int64)
         self._moving_instances = np.array([i for i, p in objects.items() if p in edits.moving_objects], np.int64)
         self._usable_masks: dict[tuple[int, bool], np.ndarray] = {}
+        self.lighting = lighting
+        self._inserted_ids = self._ids_of(lighting.inserted) if lighting is not None else np.zeros(0, np.int32)
 
     # -- ids -------------------------------------------------------------------------
 
@@ -182,6 +192,19 @@ class Compositor:
         for object_id, path in frame.object_paths.items():
             lookup[object_id] = self._paths.setdefault(_owner(path), len(self._paths))
         return lookup[frame.passes.object_id]
+
+    def path_ids(self, frame: FramePasses) -> np.ndarray:
+        """H×W int32: the frame's object-id pass as ids into the compositor's table of object
+        prim paths (0 = nothing; the same object has the same id in every frame)."""
+        return self._path_ids(frame)
+
+    def inserted_coverage(self, frame: FramePasses, path_ids: np.ndarray | None = None) -> np.ndarray:
+        """H×W float32 in [0, 1]: how much of each pixel an inserted asset covers (soft edge),
+        0 everywhere without ``lighting`` (which says what was inserted)."""
+        ids = self._path_ids(frame) if path_ids is None else path_ids
+        if not len(self._inserted_ids):
+            return np.zeros(ids.shape, np.float32)
+        return _soft_inside(np.isin(ids, self._inserted_ids) & frame.passes.coverage)
 
     def _ids_of(self, paths: frozenset[str]) -> np.ndarray:
         return np.array(sorted(self._paths.setdefault(p, len(self._paths)) for p in paths), np.int32)
@@ -235,11 +258,53 @@ class Compositor:
         revealed = self._grow(was_changed) & ~now_changed
         if revealed.any():
             self._fill(t, edited, revealed, rgb, source, original)
+        if self.lighting is not None and edited.passes.normals is not None:
+            self._relight(edited, rgb, source, edited.passes.coverage & ~now_changed)
         if now_changed.any():
             alpha = _soft_inside(now_changed)
-            rgb[:] = alpha[..., None] * edited.passes.rgb + (1 - alpha[..., None]) * rgb
+            rgb[:] = alpha[..., None] * self._drawn(edited, path_ids) + (1 - alpha[..., None]) * rgb
             source[now_changed] = RENDERED
         return rgb, source
+
+    def _drawn(self, edited: FramePasses, path_ids: np.ndarray) -> np.ndarray:
+        """The edited render's colours, inserted assets lit by the shot's lights."""
+        passes = edited.passes
+        lit = self.lighting
+        if lit is None or not lit.shades or passes.normals is None or not len(self._inserted_ids):
+            return passes.rgb
+        rows, cols = np.nonzero(np.isin(path_ids, self._inserted_ids) & passes.coverage)
+        if not len(rows):
+            return passes.rgb
+        out = passes.rgb.copy()
+        out[rows, cols] = lit.shade(
+            passes.rgb[rows, cols], passes.normals[rows, cols].astype(np.float64), passes.depth, rows, cols,
+            edited.intrinsics, edited.world_from_cam,
+        )
+        return out
+
+    def _relight(self, edited: FramePasses, rgb: np.ndarray, source: np.ndarray, receivers: np.ndarray) -> None:
+        """Lighten the old contact shadows of objects that moved or went, then darken the
+        surfaces around objects that are new or moved, in place; relit plate pixels become
+        ``SHADED``."""
+        lit = self.lighting
+        assert lit is not None
+        new, old = lit.casters(edited.frame_number)
+        passes = edited.passes
+        view = (passes.depth, passes.normals, edited.intrinsics, edited.world_from_cam)
+        if old:
+            predicted = lit.occlusion_map(old, receivers, *view)
+            region = receivers & (predicted > 0.005)
+            if region.any():
+                lightened, strength = lit.lighten(rgb, region, predicted)
+                if strength > 0:
+                    rgb[:] = lightened
+                    source[region & (source == PLATE)] = SHADED
+        if new:
+            taken = lit.occlusion_map(new, receivers, *view)
+            shadow = taken > 0.003
+            if shadow.any():
+                rgb[:] = np.where(shadow[..., None], lit.darken(rgb, taken), rgb)
+                source[shadow & (source == PLATE)] = SHADED
 
     def _fill(
         self, t: int, edited: FramePasses, region: np.ndarray, rgb: np.ndarray, source: np.ndarray, original: _Plate
@@ -349,7 +414,7 @@ class Compositor:
         baked = (source == INVENTED) & passes.coverage
         rgb[baked] = passes.rgb[baked]
         source[baked] = RENDERED
-        rgb[drawn] = passes.rgb[drawn]
+        rgb[drawn] = self._drawn(edited, path_ids)[drawn]
         source[drawn] = RENDERED
         unseen = source == INVENTED
         if unseen.any():

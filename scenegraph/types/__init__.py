@@ -18,6 +18,15 @@ from ._errors import (
     SolveError,
 )
 from ._frames import Frames
+from ._light import (
+    LightProbe,
+    equirect_directions,
+    equirect_pixels,
+    equirect_solid_angles,
+    sh_basis,
+    sh_irradiance,
+    sh_project,
+)
 from ._masks import FrameMasks
 from ._mesh import TexturedMesh
 from ._transforms import (
@@ -44,6 +53,7 @@ __all__ = [
     "Frames",
     "InputError",
     "Intrinsics",
+    "LightProbe",
     "OutputExistsError",
     "RelativeDepth",
     "SceneFileError",
@@ -56,6 +66,9 @@ __all__ = [
     "TexturedMesh",
     "check_array",
     "check_rigid",
+    "equirect_directions",
+    "equirect_pixels",
+    "equirect_solid_angles",
     "invert_rigid",
     "is_rigid",
     "make_transform",
@@ -63,6 +76,9 @@ __all__ = [
     "rotation_about_axis",
     "rotation_angle",
     "rotation_from_quat_wxyz",
+    "sh_basis",
+    "sh_irradiance",
+    "sh_project",
     "similarity_from_points",
     "transform_points",
 ]

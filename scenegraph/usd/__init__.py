@@ -8,7 +8,8 @@ helpers and the small conversions. Nothing else in ``scenegraph`` spells a prim 
 """
 
 from ._camera import read_frame_numbers, read_intrinsics, read_world_from_cam, world_from_glcam
-from ._convert import gf_from_transform, srgb_to_linear, transform_from_gf
+from ._convert import gf_from_transform, linear_to_srgb, srgb_to_linear, transform_from_gf
+from ._light_probe import hdr_size, light_probe_summary, read_hdr, read_light_probe, write_hdr, write_light_probe
 from ._materials import material_info, uv_texture_shader
 from ._meshes import SceneMesh, animated_mesh_paths, author_mesh, read_scene_meshes
 from ._objects import ObjectLayer, author_object_layer, read_object_layers
@@ -17,13 +18,17 @@ from ._read import read_camera_track, read_points
 from ._schema import (
     ATTR_DEPTH_MAPS,
     ATTR_FRAME_NUMBERS,
+    ATTR_INSTANCE_ID,
     ATTR_INSTANCE_MAPS,
     ATTR_K,
+    ATTR_PROBE_SH,
     BACKGROUND_PATH,
     DEFAULT_CAMERA_PATH,
     EDITS_FILE,
     FORMAT_VERSION,
     LIGHTS_PATH,
+    LIGHT_PROBE_PATH,
+    LIGHT_PROBE_TEXTURE,
     LOOKS_NAME,
     OBJECTS_PATH,
     POINTS_PATH,
@@ -69,16 +74,26 @@ __all__ = [
     "checked_asset",
     "MAX_ASSET_BYTES",
     "write_scene",
+    "read_light_probe",
+    "write_light_probe",
+    "light_probe_summary",
+    "read_hdr",
+    "write_hdr",
+    "hdr_size",
     # the schema
     "ATTR_DEPTH_MAPS",
     "ATTR_FRAME_NUMBERS",
+    "ATTR_INSTANCE_ID",
     "ATTR_INSTANCE_MAPS",
     "ATTR_K",
+    "ATTR_PROBE_SH",
     "BACKGROUND_PATH",
     "DEFAULT_CAMERA_PATH",
     "EDITS_FILE",
     "FORMAT_VERSION",
     "LIGHTS_PATH",
+    "LIGHT_PROBE_PATH",
+    "LIGHT_PROBE_TEXTURE",
     "LOOKS_NAME",
     "OBJECTS_PATH",
     "POINTS_PATH",
@@ -98,6 +113,7 @@ __all__ = [
     "read_intrinsics",
     "read_points",
     "read_world_from_cam",
+    "linear_to_srgb",
     "srgb_to_linear",
     "tf_reason",
     "transform_from_gf",

@@ -12,6 +12,7 @@ from pxr import Usd, UsdGeom
 from ..types import FrameStatus
 from ._asset_policy import checked_asset, scene_root
 from ._camera import FILM_BACK_WIDTH_MM
+from ._light_probe import light_probe_summary
 from ._meshes import mesh_summary
 from ._objects import read_object_layers
 from ._read import read_camera_track
@@ -39,7 +40,8 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
     ``missing_instance_maps`` (the same for the per-frame instance maps) and ``objects`` (one
     dict per object under ``/World/Objects``: ``name``, ``prim``, ``instance_id``, ``static``,
     ``frames_visible``, ``first_frame``, ``last_frame``, ``size`` (3 floats, scene units) and
-    ``mask_quality``; see :func:`read_object_layers`).
+    ``mask_quality``; see :func:`read_object_layers`) and ``light_probe`` (see
+    :func:`light_probe_summary`; None without a probe).
 
     Raises:
         SceneFileError: as :func:`read_camera_track`.
@@ -97,6 +99,7 @@ def scene_summary(path: str | Path | Usd.Stage, *, camera: str = DEFAULT_CAMERA_
         "instance_maps": len(instance_maps),
         "missing_instance_maps": sum(1 for asset in instance_maps if not asset.resolvedPath),
         "objects": read_object_layers(stage),
+        "light_probe": light_probe_summary(stage),
     }
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 from pxr import Kind, Sdf, Usd, UsdGeom, Vt
 
-from ..types import CameraTrack, InputError, SceneFileError, SparsePoints, TexturedMesh
+from ..types import CameraTrack, InputError, LightProbe, SceneFileError, SparsePoints, TexturedMesh
 from ._camera import author_camera
 from ._convert import srgb_to_linear, to_usd_value
+from ._light_probe import write_light_probe
 from ._meshes import author_mesh
 from ._objects import ObjectLayer, author_object_layer, check_object_layers
 from ._schema import (
@@ -52,6 +53,7 @@ def write_scene(
     depth_paths: Sequence[str] | None = None,
     objects: Sequence[ObjectLayer] = (),
     instance_paths: Sequence[str] | None = None,
+    light_probe: LightProbe | None = None,
     keep_edits: bool = True,
 ) -> Path:
     """Write a camera track as a SceneForge scene: ``reconstruction.usda``, ``edits.usda``, ``scene.usda``.
@@ -82,6 +84,9 @@ def write_scene(
         instance_paths: one instance-map file per frame, relative to ``folder`` (e.g.
             ``instances/0001.npz``), stored on the plate camera as the
             ``sceneforge:instanceMaps`` asset array, as ``depth_paths`` are.
+        light_probe: the shot's light probe, written as the dome light
+            ``/World/Lights/LightProbe`` with its map as ``textures/light_probe.hdr`` (see
+            :func:`write_light_probe`).
         keep_edits: when ``folder`` already holds an ``edits.usda`` with edits (a shot being
             reconstructed again), keep them in the new scene — the old file is first copied to
             ``edits.usda.bak`` — instead of starting from empty edits. Use
@@ -93,8 +98,8 @@ def write_scene(
 
     Raises:
         InputError: ``folder`` is not a folder, ``meters_per_unit`` is not positive, or
-            ``background`` / ``depth_paths`` / ``objects`` / ``instance_paths`` are not what is
-            described above.
+            ``background`` / ``depth_paths`` / ``objects`` / ``instance_paths`` / ``light_probe``
+            are not what is described above.
     """
     out = Path(folder)
     if not out.is_dir():
@@ -105,6 +110,8 @@ def write_scene(
         raise InputError(f"track must be a CameraTrack, got {type(track).__name__}")
     if background is not None and not isinstance(background, TexturedMesh):
         raise InputError(f"background must be a TexturedMesh, got {type(background).__name__}")
+    if light_probe is not None and not isinstance(light_probe, LightProbe):
+        raise InputError(f"light_probe must be a LightProbe, got {type(light_probe).__name__}")
     depth_assets = _check_depth_paths(depth_paths, len(track))
     instance_assets = _check_depth_paths(instance_paths, len(track), name="instance_paths", example="instances/0001.npz")
     object_layers = check_object_layers(objects, track.frame_numbers)
@@ -124,7 +131,8 @@ def write_scene(
     }
 
     reconstruction = _reconstruction_layer(
-        track, meters_per_unit, out, background, depth_assets, objects=object_layers, instance_assets=instance_assets
+        track, meters_per_unit, out, background, depth_assets, objects=object_layers, instance_assets=instance_assets,
+        light_probe=light_probe,
     )
     reconstruction.customLayerData = layer_data
     edits = Sdf.Layer.CreateAnonymous(".usda")
@@ -232,8 +240,10 @@ def _reconstruction_layer(
     *,
     objects: Sequence[ObjectLayer] = (),
     instance_assets: list[str] | None = None,
+    light_probe: LightProbe | None = None,
 ) -> Sdf.Layer:
-    """An anonymous layer with /World, the plate camera, the sparse points, the background and the objects."""
+    """An anonymous layer with /World, the plate camera, the sparse points, the background, the
+    objects and the light probe."""
     # Created first and returned, so the layer outlives the stage used to author it.
     layer = Sdf.Layer.CreateAnonymous(".usda")
     stage = Usd.Stage.Open(layer)
@@ -258,6 +268,8 @@ def _reconstruction_layer(
     if objects:
         for object_layer in objects:
             author_object_layer(stage, object_layer, folder=folder, clip_frame_numbers=track.frame_numbers)
+    if light_probe is not None:
+        write_light_probe(stage, light_probe, folder)
     return layer
 
 

@@ -87,7 +87,7 @@ def test_exr_carries_the_passes(edited_shot, tmp_path):
         names = set(channels)
         source = np.array(channels["source"].pixels)
     assert {"depth", "object_id", "coverage", "source"} <= names
-    assert set(np.unique(source).tolist()) <= {0, 1, 2, 3} and (source > 0).any()
+    assert set(np.unique(source).tolist()) <= {0, 1, 2, 3, 4} and (source > 0).any()
 
 
 def test_resume_renders_only_the_missing_frames(demo_shot, tmp_path):
