@@ -93,7 +93,7 @@ def add_edit_parser(sub: Any) -> None:
     )
     p.add_argument("asset", type=Path, help="the asset file")
     p.add_argument("--name", required=True, help="the new object's name")
-    p.add_argument("--at", type=_vector(2), default=None, help="ground point x,z under the asset's centre (default: where the camera looks)")
+    p.add_argument("--at", type=_vector(2), default=None, help="ground point x,z under the asset's centre (default: where the camera looks); write --at=-1.5,2 when x is negative")
     p.add_argument("--keep-height", action="store_true", help="do not stand it on the ground; keep the asset's own height")
     p.add_argument("--scale-to", type=_positive_float, default=None, help="scale so the longest side is this many scene units")
     p.add_argument("--units-m", type=_positive_float, default=None, help="metres per asset unit (overrides the format's)")

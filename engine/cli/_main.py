@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import signal
 import sys
 import threading
@@ -62,11 +63,26 @@ def _terminate_as_interrupt(*, solver: bool) -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# A value such as "-1.5,2" (a point with a negative x) looks like an option to argparse, which
+# accepts only plain negative numbers after a flag; it is attached to its flag instead.
+_NEGATIVE_LIST = re.compile(r"^-\d*\.?\d+(e-?\d+)?(,-?\d*\.?\d+(e-?\d+)?)+$")
+
+
+def _negative_values_attached(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE_LIST.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negative_values_attached(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as exc:  # a usage error (one line already printed), --help or --version
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:

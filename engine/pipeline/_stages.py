@@ -331,7 +331,7 @@ def light_probe_stage(
         )
         key = stage_key(
             depth=geometry.store.key, moving=masks_digest([(str(n), exclude[n]) for n in exclude]),
-            config=repr(probe_config), version="light-probe-v1",
+            config=repr(probe_config), version="light-probe-v3",
         )
         probe = run.cache.load_light_probe("light_probe", key)
         if probe is not None:

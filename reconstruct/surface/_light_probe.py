@@ -37,10 +37,14 @@ Steps (``build_light_probe``):
    depth is too noisy to trust that verdict (stereo depth: a few degrees), the key light is
    fitted to the median luminance of the surfaces in each orientation bin instead,
    ``Y(n) ≈ a + b·max(0, n·l)`` with a, b ≥ 0 — which assumes albedo does not depend on
-   orientation (a floor darker than the walls pulls the light away from overhead) — and takes
-   the scene's grey-world colour; it too is rejected when it explains too little.
+   orientation (a floor darker than the walls pulls the light away from overhead) — and gives
+   no colour; it too is rejected when it explains too little.
 5. **Absolute scale without an albedo.** ``ambient_radiance`` = the filled map's mean over the
-   sphere; ``key_irradiance = π · ambient · β`` per channel. A white Lambertian surface facing
+   sphere; ``key_irradiance = π · ambient · β`` per channel (with one β for all channels, the
+   orientation fit's case, the key is taken as neutral with the ambient's luminance: cameras
+   white-balance for the dominant light). Where the surfaces facing the key would then need an
+   albedo above ``max_albedo`` (99th percentile) to look as bright as they do, the key is made
+   as much stronger as that takes: the map holds reflected light only. A white Lambertian surface facing
    away from the key shows ≈ ambient, facing it ≈ ambient + key_irradiance / π.
 6. **The key in the map.** A disc of ``key_radius_deg`` at ``key_direction`` whose irradiance at
    normal incidence is ``key_irradiance`` is added to the map; ``sh`` is the SH projection of
@@ -105,6 +109,10 @@ class LightProbeConfig:
     """Texels with fewer samples than this count as unseen (stray points of noisy depth)."""
     key_radius_deg: float = 5.0
     """Angular radius of the disc the key light is painted as into the map."""
+    max_albedo: float = 0.9
+    """No surface is whiter than this: where the surfaces facing the key light would need a
+    higher albedo (99th percentile) to look as bright as they do, the key light is made
+    stronger (the shading fit gives it only relative to the light the room reflects)."""
     min_confidence: float = 0.05
     """Depth pixels less confident than this are not used."""
     occlusion_margin: float = 0.25
@@ -163,6 +171,8 @@ class LightProbeConfig:
             if centre.shape != (3,) or not np.all(np.isfinite(centre)):
                 raise InputError(f"centre must be 3 finite world coordinates (or None), got {self.centre!r}")
             object.__setattr__(self, "centre", tuple(float(v) for v in centre))
+        if not 0 < self.max_albedo <= 1:
+            raise InputError(f"max_albedo must be in (0, 1], got {self.max_albedo}")
         if not 0 < self.key_radius_deg <= 45:
             raise InputError(f"key_radius_deg must be in (0, 45], got {self.key_radius_deg}")
         if not 0 <= self.min_confidence <= 1:
@@ -275,9 +285,20 @@ def build_light_probe(
     key_irradiance = np.zeros(3)
     if key is not None:
         direction, beta, betas = key
-        # The light's colour from the channels' fits, its strength from the luminance fit.
-        betas = betas * beta * float(ambient @ _LUMA) / max(float((ambient * betas) @ _LUMA), 1e-12)
-        key_irradiance = np.pi * ambient * betas
+        if np.ptp(betas) > 1e-9:
+            # The light's colour from the channels' fits, its strength from the luminance fit.
+            betas = betas * beta * float(ambient @ _LUMA) / max(float((ambient * betas) @ _LUMA), 1e-12)
+            key_irradiance = np.pi * ambient * betas
+        else:
+            # No colour from the fit: cameras white-balance for the dominant light, so it is
+            # neutral in the footage's colours (the ambient keeps the tint of what reflects it).
+            key_irradiance = np.full(3, np.pi * float(ambient @ _LUMA) * beta)
+        normals = np.concatenate([s.surface_normals for s in samples])
+        colours = np.concatenate([s.surface_colours for s in samples])
+        boost = _albedo_bound(normals, colours, ambient, direction, key_irradiance, config.max_albedo)
+        if boost > 1.0:
+            log.info("light probe: the key light made %.2f× stronger so no surface facing it is whiter than %.2f", boost, config.max_albedo)
+            key_irradiance = key_irradiance * boost
         radiance = radiance + _key_disc(direction, key_irradiance, directions, solid, config.key_radius_deg)
         log.info(
             "key light towards (%.3f, %.3f, %.3f), ambient:key %.3g",
@@ -572,6 +593,37 @@ def _local_average(radiance: np.ndarray, seen: np.ndarray, width_deg: float) -> 
     summed = np.stack([blur(radiance[..., c] * mask) for c in range(3)], axis=-1)
     local = summed / np.maximum(weight, 1e-9)[..., None]
     return local, weight
+
+
+def _albedo_bound(
+    normals: np.ndarray, colours: np.ndarray, ambient: np.ndarray, direction: np.ndarray, key_irradiance: np.ndarray,
+    max_albedo: float,
+) -> float:
+    """How many times stronger the key light must be for the surfaces facing it to have albedos
+    no surface has above ``max_albedo`` (at the 99th percentile; 1 when they already do).
+
+    The map's mean radiance is light the room reflects, and the shading fit gives the key only
+    relative to it; a surface that would need an albedo above 1 to look as bright as it does
+    shows that the key is stronger (light the camera never saw directly)."""
+    facing = (normals @ direction) > 0.5
+    if facing.sum() < 50:
+        return 1.0
+    luma = colours[facing] @ _LUMA
+    cosine = normals[facing] @ direction
+    ambient_y, key_y = float(ambient @ _LUMA), float(key_irradiance @ _LUMA) / np.pi
+
+    def albedo(k: float) -> float:
+        return float(np.percentile(luma / np.maximum(ambient_y + k * key_y * cosine, 1e-9), 99))
+
+    if albedo(1.0) <= max_albedo or key_y <= 0:
+        return 1.0
+    low, high = 1.0, 64.0
+    if albedo(high) > max_albedo:
+        return high
+    for _ in range(30):
+        mid = np.sqrt(low * high)
+        low, high = (mid, high) if albedo(mid) > max_albedo else (low, mid)
+    return high
 
 
 def _key_disc(direction: np.ndarray, irradiance: np.ndarray, directions: np.ndarray, solid: np.ndarray, radius_deg: float) -> np.ndarray:

@@ -293,15 +293,16 @@ class Compositor:
         view = (passes.depth, passes.normals, edited.intrinsics, edited.world_from_cam)
         if old:
             predicted = lit.occlusion_map(old, receivers, *view)
-            region = receivers & (predicted > 0.005)
+            region = receivers & (predicted > 0.01) & lit.supporting(passes.normals, edited.world_from_cam)
             if region.any():
-                lightened, strength = lit.lighten(rgb, region, predicted)
+                lightened, strength = lit.lighten(rgb, region, predicted, measure=region & (source == PLATE))
                 if strength > 0:
+                    visible = np.abs(lightened - rgb).max(axis=-1) > 0.5 / 255.0
                     rgb[:] = lightened
-                    source[region & (source == PLATE)] = SHADED
+                    source[region & visible & (source == PLATE)] = SHADED
         if new:
             taken = lit.occlusion_map(new, receivers, *view)
-            shadow = taken > 0.003
+            shadow = taken > 0.5 / 255.0
             if shadow.any():
                 rgb[:] = np.where(shadow[..., None], lit.darken(rgb, taken), rgb)
                 source[shadow & (source == PLATE)] = SHADED

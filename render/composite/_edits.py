@@ -56,6 +56,9 @@ class ShotEdits:
         for edit in opened.diff():
             if edit.path.startswith(objects_prefix):
                 changed.add(objects_prefix + edit.path[len(objects_prefix):].split("/")[0])
+            elif edit.path == OBJECTS_PATH:
+                # the objects' root itself is new (a scene reconstructed without objects): all it holds is
+                changed.update(objects_prefix + name for name in opened.objects)
             elif edit.path == BACKGROUND_PATH or edit.path.startswith(BACKGROUND_PATH + "/"):
                 background = True
         moving = frozenset(layer["prim"] for layer in read_object_layers(opened.path) if layer["static"] is False)

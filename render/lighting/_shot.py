@@ -204,26 +204,63 @@ class ShotLighting:
         encoding = self.lights.encoding
         return encode(decode(rgb, encoding) * (1.0 - taken[..., None]), encoding)
 
-    def lighten(self, rgb: np.ndarray, region: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, float]:
+    def lighten(
+        self, rgb: np.ndarray, region: np.ndarray, predicted: np.ndarray, *, measure: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         """Undo an old contact shadow: ``predicted`` (H×W) is the share of light the removed
-        object took by the sphere model; how much it really took is measured on ``rgb`` by
-        comparing the luminance where the model predicts a shadow with a ring where it predicts
-        little, on ``region`` pixels (background). Returns the lightened image and the strength
-        found (0 = no shadow found: ``rgb`` unchanged)."""
+        object took by the sphere model; how much it really took is measured on ``rgb`` over
+        ``measure`` (default ``region``: the supporting surface around it; the footage's own
+        pixels there, not fills) and lightened over ``region``. The pixels are binned by predicted
+        occlusion; a shadow is found only when the median luminance falls steadily from the
+        outermost bin to the innermost, the innermost is at least 15 % darker, and at least
+        three of the four quarters around the object are 10 % darker each (a texture or a
+        change of material beside the object darkens one side, a contact shadow all round).
+        Returns the lightened image and the strength found (0 = no shadow found: ``rgb``
+        unchanged)."""
         encoding = self.lights.encoding
         linear = decode(rgb, encoding)
         luma = luminance(linear)
-        inner = region & (predicted > 0.2)
-        outer = region & (predicted > 0.01) & (predicted < 0.06)
-        if inner.sum() < 20 or outer.sum() < 20:
+        measure = region if measure is None else measure
+        ratios, share = _shadow_profile(luma, measure, predicted)
+        if ratios is None:
             return rgb, 0.0
-        ratio = float(np.median(luma[inner]) / max(np.median(luma[outer]), 1e-6))
-        if ratio >= 0.98:
+        # A contact shadow darkens the surface all round the object; texture or a change of
+        # material next to it darkens one side. Each quarter around the object must agree.
+        rows, cols = np.nonzero(measure & (predicted > 0.01))
+        weights = predicted[rows, cols]
+        centre_r, centre_c = np.average(rows, weights=weights), np.average(cols, weights=weights)
+        angle = np.arctan2(*np.indices(predicted.shape) - np.array([centre_r, centre_c])[:, None, None])
+        quarters = [measure & (np.abs(np.angle(np.exp(1j * (angle - a)))) < np.pi / 4) for a in (0, np.pi / 2, np.pi, -np.pi / 2)]
+        darker = sum(1 for q in quarters if (r := _shadow_profile(luma, q, predicted)[0]) is not None and r[-1] <= 0.9)
+        log.debug("old contact shadow: luminance by predicted occlusion %s, darker in %d of 4 quarters",
+                  np.round(ratios, 3).tolist(), darker)
+        if ratios[-1] > 0.85 or darker < 3:
             return rgb, 0.0
-        strength = float(np.clip((1.0 - ratio) / max(float(np.mean(predicted[inner])), 1e-6), 0.0, 1.0))
+        strength = float(np.clip((1.0 - ratios[-1]) / max(share, 1e-6), 0.0, 1.0))
         gain = 1.0 / np.maximum(1.0 - strength * predicted, 0.5)
         lit = np.where(region[..., None], linear * gain[..., None], linear)
         return encode(lit, encoding), strength
+    def supporting(self, normals_in_cam: np.ndarray, world_from_cam: np.ndarray, *, within_deg: float = 30.0) -> np.ndarray:
+        """H×W bool: surfaces facing up (world +Y) within ``within_deg`` — floors and table
+        tops, where an object's contact shadow falls."""
+        up = world_from_cam[:3, :3].T @ np.array([0.0, 1.0, 0.0])  # world +Y in camera axes
+        return (normals_in_cam @ up) >= np.cos(np.radians(within_deg))
+
+
+def _shadow_profile(luma: np.ndarray, where: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray | None, float]:
+    """Median luminance in bins of predicted occlusion relative to the outermost bin, and the
+    innermost bin's mean prediction; (None, 0) when a bin is nearly empty or the luminance
+    does not fall steadily towards the object."""
+    edges = (0.01, 0.05, 0.15, 0.3, 1.01)
+    medians, share = [], 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        ring = where & (predicted >= low) & (predicted < high)
+        if ring.sum() < 12:
+            return None, 0.0
+        medians.append(float(np.median(luma[ring])))
+        share = float(np.mean(predicted[ring]))
+    ratios = np.array(medians) / max(medians[0], 1e-6)
+    return (ratios, share) if np.all(np.diff(ratios) <= 0.03) else (None, 0.0)
 
 
 def _points(intrinsics: Intrinsics, world_from_cam: np.ndarray, rows: np.ndarray, cols: np.ndarray, depth: np.ndarray) -> np.ndarray:

@@ -86,3 +86,14 @@ def relative_pose_auc(est_world_from_cam: np.ndarray, gt_world_from_cam: np.ndar
         return float(area / threshold_deg)
 
     return {"rotation_auc30": auc(r_err), "translation_auc30": auc(t_err), "pose_auc30": auc(list(np.maximum(r_err, t_err)))}
+
+
+def demo_module():
+    """The demo clip's generator (``assets/demo/generate.py``) as a module: its cameras, renderer and truth."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sceneforge_demo_generate", ROOT / "assets" / "demo" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module

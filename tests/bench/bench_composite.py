@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, SHARED_DATA
+from tests.bench._common import ROOT, SHARED_DATA, demo_module
 from tests.bench._harness import Benchmark, Report, main, print_table, work_folder
 
 DEMO_CLIP = ROOT / "assets" / "demo" / "room.mp4"
@@ -108,13 +108,6 @@ def sceneforge(*arguments: str) -> float:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
         raise RuntimeError(f"`sceneforge {' '.join(arguments)}` exited {done.returncode}:\n{tail}")
     return time.perf_counter() - start
-
-
-def demo_module() -> Any:
-    """A fresh copy of ``assets/demo/generate.py`` (its ``OBJECTS`` may be replaced on it)."""
-    from tests.bench.bench_objects import _demo_module
-
-    return _demo_module()
 
 
 def demo_object_prompts() -> list[str]:

@@ -25,7 +25,6 @@ Each case runs in its own process so its peak memory is its own.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import SHARED_DATA
+from tests.bench._common import SHARED_DATA, demo_module
 from tests.bench._harness import Benchmark, Report, main, print_table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +45,6 @@ CASES = [
 DEFAULT_DEPTH = "patchmatch"
 
 
-def _demo_module():
-    spec = importlib.util.spec_from_file_location("sceneforge_demo_generate", DEMO / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
 
 
 def depth_metrics(estimate: np.ndarray, truth: np.ndarray, *, median_scaled: bool = False) -> dict[str, float]:
@@ -99,7 +92,7 @@ def run_demo(which: str, backend: str) -> dict[str, Any]:
     from sceneforge.reconstruct import ColmapSolverConfig, checked_depths, read_frames
     from sceneforge.scenegraph import CameraTrack, FrameStatus, Intrinsics, SparsePoints, similarity_from_points
 
-    demo = _demo_module()
+    demo = demo_module()
     frames = read_frames(DEMO / "room.mp4")
     k_true, poses = demo.demo_cameras(len(frames), frames.width, frames.height)
     poses = np.stack(poses)

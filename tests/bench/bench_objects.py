@@ -23,7 +23,6 @@ each case: the CPU is shared, and timings taken beside another job are slower.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, SHARED_DATA
+from tests.bench._common import ROOT, SHARED_DATA, demo_module
 from tests.bench._harness import Benchmark, Report, main, print_table
 
 DEMO = ROOT / "assets" / "demo"
@@ -42,12 +41,6 @@ TARGETS = {"demo_iou": 0.7, "demo_share_of_frames": 0.9}
 OVERLAY_FRAMES = 4
 
 
-def _demo_module():
-    spec = importlib.util.spec_from_file_location("sceneforge_demo_generate", DEMO / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
 
 
 def per_frame_iou(masks: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -168,7 +161,7 @@ def render_layers(frames, track, depths, proposals: list, folder: Path, prefix: 
 def run_demo(out_dir: Path) -> dict[str, Any]:
     from sceneforge.reconstruct import read_frames
 
-    demo = _demo_module()
+    demo = demo_module()
     frames = read_frames(DEMO / "room.mp4")
     track, depths, timings = _pipeline(frames, 1)
     proposals, secs = _propose(frames, track, depths)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.bench._common import ROOT, camera_centre_errors
+from tests.bench._common import ROOT, camera_centre_errors, demo_module
 from tests.bench._harness import Benchmark, Report, main, print_table
 
 DEMO = ROOT / "assets" / "demo"
@@ -61,21 +61,13 @@ def _truth() -> dict[str, Any]:
     return json.loads((DEMO / "ground_truth.json").read_text())
 
 
-def _demo_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sceneforge_demo_generate", DEMO / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
 
 
 def _exact_inputs():
     """Frames, cameras and exact depth of EXACT_FRAMES frames of the demo, from its generator."""
     from sceneforge.scenegraph import CameraTrack, DepthMap, DepthMaps, Frames, Intrinsics
 
-    demo = _demo_module()
+    demo = demo_module()
     k, poses = demo.demo_cameras(demo.NUM_FRAMES, demo.WIDTH, demo.HEIGHT)
     picks = np.linspace(0, demo.NUM_FRAMES - 1, EXACT_FRAMES).round().astype(np.int64)
     images, maps = [], []

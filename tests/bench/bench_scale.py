@@ -67,9 +67,9 @@ def _path_length(positions: np.ndarray) -> float:
 def _floor_pixels() -> tuple[tuple[float, float, float, float], float]:
     """Two pixels (source pixels, 640×360) of frame DISTANCE_FRAME on the floor and the true
     distance between their 3D points, from the demo renderer's exact depth."""
-    from tests.bench.bench_objects import _demo_module
+    from tests.bench._common import demo_module
 
-    demo = _demo_module()
+    demo = demo_module()
     k, poses = demo.demo_cameras(demo.NUM_FRAMES, demo.WIDTH, demo.HEIGHT)
     _, depth, _ = demo.render_frame(poses[DISTANCE_FRAME], k, demo.WIDTH, demo.HEIGHT, supersample=1)
     k = np.asarray(k)

@@ -389,3 +389,14 @@ def test_prompted_object_becomes_a_static_layer_where_the_crate_is(tmp_path, tru
     ]) == 2
     err = capsys.readouterr().err
     assert "not in the clip" in err and err.count("\n") == 1
+
+
+def test_a_point_with_a_negative_first_value_is_taken_as_the_flags_value():
+    from sceneforge.engine.cli._main import _negative_values_attached
+    from sceneforge.engine.cli._parser import build_parser
+
+    argv = _negative_values_attached(["edit", "shot", "insert", "chair.glb", "--at", "-1.5,2", "--name", "chair"])
+    args = build_parser().parse_args(argv)
+    assert tuple(args.at) == (-1.5, 2.0)
+    # plain negative numbers and other values are left to argparse
+    assert _negative_values_attached(["--x", "-3", "--y", "a,b"]) == ["--x", "-3", "--y", "a,b"]

@@ -116,3 +116,29 @@ def test_the_diffusion_refiner_runs_end_to_end_from_the_command_line(edited_shot
     assert main(["render", str(edited_shot), "-o", str(tmp_path / "nomodel.mp4"), "--refiner", "diffusion", "-q"]) != 0
     assert "--refiner-model" in capsys.readouterr().err
     assert not (tmp_path / "nomodel.mp4").exists()
+
+
+def test_an_asset_inserted_into_a_scene_without_objects_is_drawn(edited_shot, tmp_path, plate):
+    from pxr import Sdf
+
+    # a scene reconstructed with --no-objects: no /World/Objects in the reconstruction
+    layer = Sdf.Layer.FindOrOpen(str(edited_shot / "reconstruction.usda"))
+    world = layer.GetPrimAtPath("/World")
+    del world.nameChildren["Objects"]
+    layer.Save()
+    _insert_sphere_at_centre(edited_shot, tmp_path)
+    result = _render(edited_shot, tmp_path / "out", refiner="none")
+    assert result.pixels_by_source["rendered"] > 100
+
+
+def _insert_sphere_at_centre(shot, tmp_path) -> None:
+    import trimesh
+
+    sphere = trimesh.creation.icosphere(subdivisions=2, radius=0.5)
+    path = tmp_path / "plain_sphere.glb"
+    sphere.export(path)
+    scene = Scene.open(shot)
+    low, high = scene.background.world_bounds()
+    centre = (low + high) / 2.0
+    scene.insert(path, name="sphere", position=(centre[0], centre[2]), scale_to=0.15 * float(np.linalg.norm(high - low)))
+    scene.save()
