@@ -190,41 +190,42 @@ def _render_composite(
                 progress("composite", done + 1, len(frame_numbers))
         counts["plate"] = len(frame_numbers) * plates.width * plates.height
         return counts, 1.0
-    originals = iter_scene_passes(
-        scene.parent / RECONSTRUCTION_FILE, plate_cameras, passes=("depth", "object_id")
-    )
-    instances, instance_objects = read_instance_maps(scene, plates, camera=config.camera)
-    lighting = _lighting(scene, edits, config)
-    compositor = Compositor(
-        plates, plate_cameras, _reported(originals, len(plate_cameras), "footage depth", progress), edits,
-        instances=instances, instance_objects=instance_objects, lighting=lighting,
-    )
+    # Built first: a refiner that cannot load (no model, no diffusers) fails before any work.
     refiner = _refiner(config)
-    coverage = []
-    wanted = ("rgb", "depth", "coverage", "normals", "object_id") if lighting is not None else ("rgb", "depth", "coverage", "object_id")
-    frames = iter_scene_passes(scene, track, frame_numbers=frame_numbers, passes=wanted)
-    done = 0
-    pending: list[tuple[CompositeFrame, RefineFrame]] = []
-
-    def flush() -> None:
-        nonlocal done
-        refined = refiner.refine([item for _, item in pending]) if refiner is not None else [item.rgb for _, item in pending]
-        for (out, item), image in zip(pending, refined):
-            rgb = keep_untouched(item, image)
-            if writer.format == "exr":
-                writer.write(rgb, channels=_channels(out.passes, out.source), frame_number=out.frame_number)
-            else:
-                writer.write(_to_uint8(rgb), frame_number=out.frame_number)
-            codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
-            for name, code in SOURCE_CODES.items():
-                counts[name] += int(codes[code])
-            coverage.append(float(out.passes.passes.coverage.mean()))
-            done += 1
-            if progress:
-                progress("composite", done, len(frame_numbers))
-        pending.clear()
-
     try:
+        originals = iter_scene_passes(
+            scene.parent / RECONSTRUCTION_FILE, plate_cameras, passes=("depth", "object_id")
+        )
+        instances, instance_objects = read_instance_maps(scene, plates, camera=config.camera)
+        lighting = _lighting(scene, edits, config)
+        compositor = Compositor(
+            plates, plate_cameras, _reported(originals, len(plate_cameras), "footage depth", progress), edits,
+            instances=instances, instance_objects=instance_objects, lighting=lighting,
+        )
+        coverage = []
+        wanted = ("rgb", "depth", "coverage", "normals", "object_id") if lighting is not None else ("rgb", "depth", "coverage", "object_id")
+        frames = iter_scene_passes(scene, track, frame_numbers=frame_numbers, passes=wanted)
+        done = 0
+        pending: list[tuple[CompositeFrame, RefineFrame]] = []
+
+        def flush() -> None:
+            nonlocal done
+            refined = refiner.refine([item for _, item in pending]) if refiner is not None else [item.rgb for _, item in pending]
+            for (out, item), image in zip(pending, refined):
+                rgb = keep_untouched(item, image)
+                if writer.format == "exr":
+                    writer.write(rgb, channels=_channels(out.passes, out.source), frame_number=out.frame_number)
+                else:
+                    writer.write(_to_uint8(rgb), frame_number=out.frame_number)
+                codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
+                for name, code in SOURCE_CODES.items():
+                    counts[name] += int(codes[code])
+                coverage.append(float(out.passes.passes.coverage.mean()))
+                done += 1
+                if progress:
+                    progress("composite", done, len(frame_numbers))
+            pending.clear()
+
         for frame in frames:
             out = compositor.composite(frame)
             pending.append((out, _refine_frame(out, plates, compositor)))
@@ -232,10 +233,10 @@ def _render_composite(
                 flush()
         if pending:
             flush()
+        return counts, float(np.mean(coverage))
     finally:
         if refiner is not None:
             refiner.close()
-    return counts, float(np.mean(coverage))
 
 
 def _lighting(scene: Path, edits: ShotEdits, config: RenderConfig) -> ShotLighting | None:
@@ -272,6 +273,7 @@ def _refine_frame(out: CompositeFrame, plates, compositor: Compositor) -> Refine
         frame_number=out.frame_number, rgb=out.rgb, changed=out.source != SOURCE_CODES["plate"],
         inserted=inserted, invented=out.source == SOURCE_CODES["invented"], depth=passes.depth.astype(np.float32),
         plate=plates.images[index], intrinsics=out.passes.intrinsics, world_from_cam=out.passes.world_from_cam, drawn=drawn,
+        filled=np.isin(out.source, [SOURCE_CODES["reprojected"], SOURCE_CODES["invented"]]),
     )
 
 

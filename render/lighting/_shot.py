@@ -171,8 +171,11 @@ class ShotLighting:
         centres = np.concatenate([o.centres_in_world for o in occluders])
         radii = np.concatenate([o.radii for o in occluders])
         extent = float(np.max(np.linalg.norm(centres - centres.mean(axis=0), axis=1) + radii))
-        near = np.linalg.norm(points - centres.mean(axis=0), axis=1) <= self.config.reach * max(extent, 1e-9)
+        # Shadows fade out towards `reach` object radii (no hard edge where the search stops).
+        distance = np.linalg.norm(points - centres.mean(axis=0), axis=1) / max(extent, 1e-9)
+        near = distance <= self.config.reach
         rows, cols, points = rows[near], cols[near], points[near]
+        fade = np.clip((self.config.reach - distance[near]) / (0.4 * self.config.reach), 0.0, 1.0)
         if not len(rows):
             return out
         normals = normals_in_cam[rows, cols].astype(np.float64) @ world_from_cam[:3, :3].T
@@ -185,7 +188,7 @@ class ShotLighting:
             key_share = self._key_share(normals, towards)
             taken = (1.0 - key_share) * ambient + key_share * direct
         small = np.zeros((h, w), np.float32)
-        small[rows, cols] = np.clip(taken * self.config.shadow_strength, 0.0, 1.0)
+        small[rows, cols] = np.clip(taken * fade * self.config.shadow_strength, 0.0, 1.0)
         # Spread the sparse samples over the pixels between them (a box over the stride, normalised).
         weight = np.zeros((h, w), np.float32)
         weight[rows, cols] = 1.0

@@ -1,6 +1,7 @@
 """The classical refiner (the default): no weights, a few milliseconds a frame.
 
-- **Temporal smoothing** of filled regions (revealed background, inventions): each pixel is
+- **Temporal smoothing** of filled regions (revealed background, inventions; never the plate
+  itself, relit or not): each pixel is
   blended with the previous refined frame seen through the scene's depth (reprojected, so
   the camera's motion is followed), where the two agree in colour — the fill stops
   shimmering from frame to frame, and a disocclusion (colours that disagree) is left alone.
@@ -81,9 +82,12 @@ class ClassicalRefiner:
     def _one(self, frame: RefineFrame) -> np.ndarray:
         out = frame.rgb.copy()
         if frame.changed.any():
-            drawn = frame.drawn if frame.drawn is not None else frame.inserted > 0
+            if frame.filled is not None:
+                filled = frame.filled
+            else:
+                filled = frame.changed & ~(frame.drawn if frame.drawn is not None else frame.inserted > 0)
             if self.config.temporal > 0 and self._previous is not None:
-                self._smooth(frame, out, frame.changed & ~drawn)
+                self._smooth(frame, out, filled)
         # The next frame blends with this one before grain (grain must not be averaged away).
         self._previous = (frame, out.copy())
         if (frame.inserted > 0).any():

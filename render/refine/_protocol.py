@@ -33,7 +33,10 @@ class RefineFrame:
         intrinsics: the camera of this frame.
         world_from_cam: 4×4 float64 camera pose, OpenCV axes.
         drawn: H×W bool, pixels drawn from the scene's meshes (moved, duplicated or inserted
-            objects), or None when unknown; the rest of ``changed`` is filled background.
+            objects), or None when unknown.
+        filled: H×W bool, revealed background filled from other frames or invented, or None
+            when unknown (then: ``changed`` less ``drawn``); the rest of ``changed`` is the plate
+            relit (a shadow cast or lightened).
     """
 
     frame_number: int
@@ -46,6 +49,7 @@ class RefineFrame:
     intrinsics: Intrinsics
     world_from_cam: np.ndarray
     drawn: np.ndarray | None = None
+    filled: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         rgb = check_array(self.rgb, "rgb", shape=(None, None, 3), dtype=np.float32)
@@ -55,8 +59,9 @@ class RefineFrame:
         check_array(self.invented, "invented", shape=(h, w), dtype=bool)
         check_array(self.depth, "depth", shape=(h, w), dtype=np.float32)
         check_array(self.plate, "plate", shape=(h, w, 3), dtype=np.uint8)
-        if self.drawn is not None:
-            check_array(self.drawn, "drawn", shape=(h, w), dtype=bool)
+        for name in ("drawn", "filled"):
+            if getattr(self, name) is not None:
+                check_array(getattr(self, name), name, shape=(h, w), dtype=bool)
         if (self.intrinsics.width, self.intrinsics.height) != (w, h):
             raise InputError(f"intrinsics must be {w}×{h} like rgb, got {self.intrinsics.width}×{self.intrinsics.height}")
         object.__setattr__(self, "world_from_cam", check_rigid(self.world_from_cam, "world_from_cam"))

@@ -21,7 +21,9 @@ plate, and what the refiners cost.
   initialised SD ControlNet-inpainting pipeline the tests build, on the CPU at 640×480
   (a 256 px crop): what the plumbing costs; real weights cost far more.
 
-Before/after frames go to OUT/lighting/ for a person to look at.
+Before/after frames go to OUT/lighting/ for a person to look at (``demo_sphere_unlit_lit_truth_036.png``:
+the unlit sphere, the sphere lit by the probe, the generator's shading pasted over it;
+``kitchen_none_030.png`` / ``kitchen_classical_030.png``).
 
     python -m tests.bench.bench_lighting --out bench_results
 """
@@ -179,8 +181,10 @@ def run_demo(args: argparse.Namespace) -> dict[str, Any]:
         if number == 36:
             from PIL import Image
 
-            side = np.concatenate([renders["unlit"][number], renders["probe"][number]], axis=1)
-            Image.fromarray((side * 255).round().astype(np.uint8)).save(work / "demo_sphere_unlit_vs_probe_036.png")
+            truth_image = renders["probe"][number].copy()
+            truth_image[rows, cols] = truth[:, None]
+            side = np.concatenate([renders["unlit"][number], renders["probe"][number], truth_image], axis=1)
+            Image.fromarray((side * 255).round().astype(np.uint8)).save(work / "demo_sphere_unlit_lit_truth_036.png")
     for label in ("probe", "unlit"):
         out[f"psnr_{label}"] = float(10 * np.log10(1.0 / max(np.mean(errors[label]), 1e-12)))
         out[f"mean_{label}"] = float(np.mean(means[label]))
@@ -220,18 +224,22 @@ def run_kitchen(args: argparse.Namespace) -> dict[str, Any]:
         scene = Scene.open(copy)
         scene.insert(asset, name="grey_sphere", on=None, position=ground, scale_to=0.06 * _scene_size(copy))
         scene.save()
+        low, high = Scene.open(copy).objects["grey_sphere"].world_bounds()
+        sphere = ((low + high) / 2.0, float((high - low).max()) / 2.0)
         _cli("render", str(copy), "-o", str(copy / "frames"), "--format", "png", "--start", "24", "--end", "36",
              "--refiner", refiner, "--force")
         frames[refiner] = _pngs(copy / "frames")
-    # where the asset is: the pixels the two renders differ from the plate in both
+    # where the asset is: the sphere's own pixels (ray cast) where the render is not the plate (not hidden)
     from sceneforge.reconstruct import read_frames
 
     plate = read_frames(KITCHEN, pattern="*.color.jpg", end=60, max_size=320).images.astype(np.float32) / 255.0
     for refiner, images in frames.items():
         stats = []
         for number, image in images.items():
-            asset_mask = np.abs(frames["none"][number] - plate[number]).max(axis=2) > 0.06
-            asset_mask = cv2.morphologyEx(asset_mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+            rows, cols, _ = _sphere_pixels(shot, number, *sphere)
+            asset_mask = np.zeros(image.shape[:2], bool)
+            asset_mask[rows, cols] = True
+            asset_mask &= np.abs(frames["none"][number] - plate[number]).max(axis=2) > 0.01
             inner = cv2.erode(asset_mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
             ring = cv2.dilate(asset_mask.astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool) & ~cv2.dilate(
                 asset_mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
