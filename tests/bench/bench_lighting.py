@@ -361,7 +361,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> Report:
     targets = {}
     if "refiner:classical" in by_case:
         targets[f"classical refiner alone ≥ {TARGETS_FPS:.0f} fps"] = by_case["refiner:classical"]["fps_alone"] >= TARGETS_FPS
-    return Report(tables=[t for t in tables if t], targets=targets, also=f"frames in {args.out / 'lighting'}")
+    return Report(tables=[t for t in tables if t], targets=targets, also=f"; frames in {args.out / 'lighting'}")
 
 
 BENCHMARK = Benchmark(
