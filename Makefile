@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 OPEN3D := open3d==0.19.0
 DEMO_OUT ?= out/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean models
 
 install: $(STAMP)
 
@@ -39,6 +39,17 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pytest -q -m "slow" tests
 	$(PY) -m tests.bench.run_all --out bench_results
+
+# The bundled person model (assets/models/README.md) is vendored; this fetches it again from the
+# npm registry and checks it. Not part of install.
+MP_SELFIE_VERSION := 0.1.1675465747
+MP_SELFIE_SHA256  := 8d13b7fae74af625c641226813616a2117bd6bca19eb3b75574621fc08557f27
+models:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @mediapipe/selfie_segmentation@$(MP_SELFIE_VERSION) >/dev/null \
+		&& tar -xzf mediapipe-selfie_segmentation-$(MP_SELFIE_VERSION).tgz package/selfie_segmentation.tflite \
+		&& echo "$(MP_SELFIE_SHA256)  package/selfie_segmentation.tflite" | sha256sum -c --quiet - \
+		&& cp package/selfie_segmentation.tflite $(CURDIR)/assets/models/selfie_segmentation.tflite \
+		&& rm -rf $$tmp && echo "assets/models/selfie_segmentation.tflite: sha256 ok"
 
 clean:
 	rm -rf $(VENV) out bench_results

@@ -55,6 +55,10 @@ class ReconstructConfig:
     """Frames per second (default: the video's, or 24 for images)."""
     pattern: str | None = option(None, group="frames")
     """Glob picking the frames in an image folder, e.g. '*.color.jpg'."""
+    still_frames: int = option(1, group="frames", parse=_positive)
+    """How many frames a single photo lasts: it is held, so that a camera move (edit camera
+    orbit, ken-burns, ...) has frames to happen over (give --depth a monocular backend to give
+    the photo depth); ignored for videos and image folders."""
     solver: str = option("colmap-global", group="camera solve")
     """Camera solver backend."""
     focal_px: float | None = option(None, flag="--focal", group="camera solve", parse=positive_float, exclusive="known")
@@ -86,9 +90,10 @@ class ReconstructConfig:
         default_factory=tuple, flag="--object", group="objects", repeat=True, metavar="NAME=PROMPT@FRAME"
     )
     """An object to segment and track, prompted on one source frame in source-video pixels:
-    NAME=box:x0,y0,x1,y1@F, NAME=points:x,y,+;x,y,-@F (+ on the object, - off it) or
-    NAME=mask:file.png@F (non-zero pixels); repeat for more objects. Without any, objects are
-    proposed from the geometry."""
+    NAME=box:x0,y0,x1,y1@F, NAME=points:x,y,+;x,y,-@F (+ on the object, - off it),
+    NAME=mask:file.png@F (non-zero pixels) or NAME=text:the red chair@F (named in words: needs
+    --segmenter sam3); repeat for more objects. Without any, objects are proposed (people and
+    the geometry's objects)."""
     propose_objects: bool = option(True, flag="--no-objects", negate=True, group="objects")
     """Propose objects from the geometry when none is prompted (off: neither prompts nor
     proposals; everything is background)."""
@@ -110,11 +115,12 @@ class ReconstructConfig:
     texture: str = option("views", group="backends")
     """Texture baking backend of the background."""
     segmenter: str = option("graph-cut", group="backends")
-    """Prompted segmentation backend."""
-    tracker: str = option("flow", group="backends")
-    """Mask tracking backend."""
-    proposer: str = option("geometry", group="backends")
-    """Object proposal backend (used when no object is prompted)."""
+    """Prompted segmentation backend (sam3 for objects named in words, NAME=text:...)."""
+    tracker: str = option("auto", group="backends")
+    """Mask tracking backend (auto: the segmenter's own video propagation when it has one, else flow)."""
+    proposer: str = option("auto", group="backends")
+    """Object proposal backend, used when no object is prompted (auto: people found by the bundled
+    person model, every other object from the geometry)."""
     backend_options: Mapping[str, Mapping[str, Any]] = option(default_factory=dict, hidden=True)
     """Options of the chosen backends by stage key, e.g. ``{"depth": {"num_planes": 96}}``
     (``--depth.num-planes 96`` on the command line)."""

@@ -44,7 +44,7 @@ from sceneforge.scenegraph import (
 )
 
 from ..cache import StageCache, stage_key
-from ..registry import PROPOSER, SEGMENTER, TRACKER, BackendConfig
+from ..registry import PROPOSER, SEGMENTER, BackendConfig
 
 __all__ = [
     "ObjectsOutcome", "ObjectBackends", "prompts_for_clip", "track_objects", "lift_and_store", "masks_digest",
@@ -64,8 +64,9 @@ class ObjectBackends:
         default_factory=lambda: SEGMENTER.config("graph-cut")
     )
     """Prompted segmentation, e.g. a ``GraphCutSegmenterConfig``."""
-    tracker: BackendConfig[MaskTracker] = dataclasses.field(default_factory=lambda: TRACKER.config("flow"))
-    """Mask tracking, e.g. a ``FlowTrackerConfig``."""
+    tracker: BackendConfig[MaskTracker] | None = None
+    """Mask tracking, e.g. a ``FlowTrackerConfig``; None: the segmenter's own video propagation
+    when it has one (SAM 2, SAM 3), else the flow tracker."""
     proposer: BackendConfig[ObjectProposer] = dataclasses.field(
         default_factory=lambda: PROPOSER.config("geometry")
     )
@@ -117,10 +118,12 @@ class ObjectsOutcome:
 
 
 def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | None = None) -> list[ObjectPrompt]:
-    """Parse ``name=box:x0,y0,x1,y1@F`` (or ``points:``/``mask:``) prompts given in source terms.
+    """Parse ``name=box:x0,y0,x1,y1@F`` (or ``points:``/``mask:``/``text:``) prompts given in source terms.
 
     ``F`` is a source frame number and coordinates are pixels of the source video; the
-    returned prompts index the clip and use the working frames' pixels.
+    returned prompts index the clip and use the working frames' pixels. A text prompt has no
+    coordinates: only its frame is mapped (its words are answered by a text-promptable
+    segmenter, SAM 3).
 
     Raises:
         InputError: a malformed prompt, a frame outside the clip, or two objects with one name.
@@ -138,6 +141,9 @@ def prompts_for_clip(texts: Sequence[str], frames: Frames, *, base_dir: Path | N
                 f"object {prompt.name!r} is prompted on frame {prompt.frame}, which is not in the clip "
                 f"(frames {numbers[0]}..{numbers[-1]} step {step}); pick one of those frames"
             )
+        if prompt.text is not None:
+            prompts.append(dataclasses.replace(prompt, frame=numbers.index(prompt.frame)))
+            continue
         scale = frames.scale
         _check_in_source(prompt, frames.width / scale, frames.height / scale)
         box = None if prompt.box is None else tuple(float(v) * scale for v in prompt.box)
@@ -200,6 +206,13 @@ def track_objects(
         raise InputError("objects can only be proposed from the geometry: solve the camera and the depth first")
     prompts = prompts_for_clip(texts, frames, base_dir=base_dir)
     tracked, reused = [], 0
+    built: dict[str, object] = {}  # each backend is built (a neural one: loaded) once, when first needed
+
+    def backend(which: str, config: BackendConfig | None) -> object | None:
+        if config is not None and which not in built:
+            built[which] = config.build()
+        return built.get(which)
+
     for prompt, text in zip(prompts, texts):
         prompt_key = stage_key(
             geometry=key, prompt=text, mask=_mask_digest(prompt),
@@ -211,7 +224,7 @@ def track_objects(
             log.info("tracking %s from frame %d", prompt.name, int(frames.frame_numbers[prompt.frame]))
             masks = track_object(
                 frames, prompt, depths=depths, track=track, progress=progress,
-                tracker=backends.tracker.build(), segmenter=backends.segmenter.build(),
+                tracker=backend("tracker", backends.tracker), segmenter=backend("segmenter", backends.segmenter),
             )
             cache.save_masks(stage, prompt_key, masks)
         else:

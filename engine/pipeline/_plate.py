@@ -35,7 +35,9 @@ def read_plate(scene: Path, track: CameraTrack, *, progress: ProgressFn | None =
     # An image folder is read with the glob the reconstruction used (7-Scenes keeps depth
     # PNGs beside the colour JPEGs): frame numbers count the frames that glob picks.
     pattern = _reconstruct_option(scene, "pattern")
-    frames = read_frames(source, max_size=max(first.width, first.height), pattern=pattern, progress=progress)
+    # a still photo is held for the shot's frames (reconstruct --still-frames)
+    hold = int(_reconstruct_option(scene, "still_frames") or 1)
+    frames = read_frames(source, max_size=max(first.width, first.height), pattern=pattern, hold=hold, progress=progress)
     if (frames.width, frames.height) != (first.width, first.height):
         raise InputError(
             f"the source clip {source} decodes to {frames.width}×{frames.height}, the scene's camera is "

@@ -30,6 +30,7 @@ from ._stages import (
     geometry_pass,
     light_probe_stage,
     nominal_geometry_pass,
+    people_stage,
     read_stage,
     solve_inputs,
     static_solve_key,
@@ -73,7 +74,11 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     if config.objects:
         prompts_for_clip(config.objects, frames, base_dir=Path.cwd())  # a bad prompt fails before any work
     inputs = solve_inputs(config, frames)
-    subjects = subjects_stage(run, frames, inputs.key) if config.objects and config.solve_without_moving else None
+    subjects = None
+    if config.objects and config.solve_without_moving:
+        subjects = subjects_stage(run, frames, inputs.key)
+    elif config.propose_objects and config.solve_without_moving and config.depth != "none":
+        subjects = people_stage(run, frames, inputs.key)
     first_key = inputs.key if subjects is None else stage_key(first=inputs.key, subjects=masks_digest([("", subjects)]))
     track = camera_stage(run, frames, inputs, stage="camera_solve", key=first_key, also_ignore=subjects)
 
@@ -82,7 +87,16 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     too_few_points = (
         not no_parallax and len(track.points) < MIN_SPARSE_POINTS and config.options_of(DEPTH.key).get("depth_range") is None
     )
-    if (no_parallax or too_few_points) and config.depth != "none":
+    # A monocular depth backend needs no parallax: a still photo or a pan still gets 2.5D depth.
+    # Its maps are not checked across views (each frame's network guess is scaled on its own and
+    # rarely agrees with the next within the check's 1 %), unless multi-view stereo made them.
+    depth_config = DEPTH.config(config.depth, **config.options_of(DEPTH.key)) if config.depth != "none" else None
+    monocular = depth_config is not None and not getattr(depth_config, "needs_parallax", True)
+    multi_view = not monocular or getattr(depth_config, "mvs", "none") != "none"
+    if monocular and (no_parallax or too_few_points):
+        log.info("no parallax to measure depth from: the monocular depth backend gives the shot its depth")
+        geometry = geometry_pass(run, frames, track, first_key, multi_view=False)
+    elif (no_parallax or too_few_points) and config.depth != "none":
         why = (
             "the camera only rotates or stands still (no parallax)" if no_parallax
             else f"the camera solve triangulated only {len(track.points)} points (too little parallax for depth)"
@@ -93,7 +107,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
         )
         geometry = nominal_geometry_pass(run, frames, track, first_key, subjects)
     elif config.depth != "none":
-        geometry = geometry_pass(run, frames, track, first_key)
+        geometry = geometry_pass(run, frames, track, first_key, multi_view=multi_view)
         if geometry.objects.moving is not None and config.solve_without_moving:
             # Second pass over the same stages: the camera solved from the static world only.
             log.info("objects move: solving the camera again without them")
@@ -101,7 +115,9 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
             track = camera_stage(
                 run, frames, inputs, stage="camera_solve_static", key=key, also_ignore=geometry.objects.moving
             )
-            geometry = geometry_pass(run, frames, track, key, tracked=geometry.objects, suffix="_static")
+            geometry = geometry_pass(
+                run, frames, track, key, tracked=geometry.objects, suffix="_static", multi_view=multi_view
+            )
 
     background = None
     if geometry is not None and config.background:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from sceneforge.reconstruct import (
+    IMAGE_SUFFIXES,
     CameraSolver,
     LightProbeConfig,
     ProgressFn,
@@ -29,6 +30,7 @@ from sceneforge.reconstruct import (
     read_frames,
 )
 from sceneforge.reconstruct.depth import NOMINAL_CONFIDENCE
+from sceneforge.reconstruct.objects import PeopleProposerConfig, TrackedMasks
 from sceneforge.scenegraph import (
     CameraTrack,
     DepthMaps,
@@ -57,7 +59,7 @@ from ._objects import (
 )
 
 __all__ = ["Run", "SolveInputs", "Geometry", "read_stage", "solve_inputs", "camera_stage", "depth_stage",
-           "geometry_pass", "nominal_geometry_pass", "static_solve_key", "subjects_stage", "background_stage", "light_probe_stage", "check_config"]
+           "geometry_pass", "nominal_geometry_pass", "static_solve_key", "subjects_stage", "people_stage", "background_stage", "light_probe_stage", "check_config"]
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def read_stage(run: Run) -> Frames:
     with run.timed("read_frames"):
         frames = read_frames(
             config.input, start=config.start, end=config.end, stride=config.stride, max_size=config.max_size,
-            fps=config.fps, pattern=config.pattern, progress=run.progress,
+            fps=config.fps, pattern=config.pattern, hold=config.still_frames, progress=run.progress,
         )
     log.info("read %d frames of %d×%d from %s", len(frames), frames.width, frames.height, config.input)
     return frames
@@ -173,12 +175,15 @@ def camera_stage(
     return track
 
 
-def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *, timing: str = "depth") -> tuple[DepthStore, DepthMaps]:
+def depth_stage(
+    run: Run, frames: Frames, track: CameraTrack, camera_key: str, *, timing: str = "depth", multi_view: bool = True
+) -> tuple[DepthStore, DepthMaps]:
     """Dense depth for every frame, resumable frame by frame.
 
     Raw per-frame depth is cached under ``run/cache/depth_raw``; after every frame has its
     raw depth, the multi-view check (:func:`checked_depths`) writes the final maps to ``run/depth``,
-    which the USD references.
+    which the USD references. Without ``multi_view`` (a monocular backend on a shot without
+    parallax: no second view can confirm a pixel) the raw maps are the final ones.
     """
     config = run.config
     numbers = [int(n) for n in frames.frame_numbers]
@@ -186,7 +191,9 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
         depth_config = DEPTH.config(config.depth, **config.options_of(DEPTH.key))
         raw_key = stage_key(camera=camera_key, depth=config.depth, config=repr(depth_config))
         raw = DepthStore(config.output / RUN_FOLDER / "cache" / "depth_raw", raw_key)
-        final = DepthStore(config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v2"))
+        final = DepthStore(
+            config.output / RUN_FOLDER / "depth", stage_key(raw=raw_key, filter="consistency-v2" if multi_view else "none")
+        )
         if all(final.has(n) for n in numbers):
             todo: list[int] = []
             filtered = final.load_all(numbers)
@@ -194,11 +201,18 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
             todo = [i for i, n in enumerate(numbers) if not raw.has(n)]
             if len(todo) < len(numbers):
                 log.info("depth: %d of %d frames reused from %s", len(numbers) - len(todo), len(numbers), raw.folder)
-            if todo:
+            if todo and _is_held_still(frames):
+                # a held still: every frame is the same picture from the same camera, computed once
+                _, first = next(iter(depth_config.build().estimate(frames, track, indices=[0], progress=run.progress)))
+                for i in todo:
+                    raw.save(dataclasses.replace(first, frame_number=numbers[i]))
+            elif todo:
                 estimator = depth_config.build()
                 for _, depth in estimator.estimate(frames, track, indices=todo, progress=run.progress):
                     raw.save(depth)
-            filtered = checked_depths(raw.load_all(numbers), track, progress=run.progress)
+            filtered = raw.load_all(numbers)
+            if multi_view:
+                filtered = checked_depths(filtered, track, progress=run.progress)
             for depth in filtered.values():
                 final.save(depth)
     if timing == "depth" and not todo:
@@ -206,22 +220,33 @@ def depth_stage(run: Run, frames: Frames, track: CameraTrack, camera_key: str, *
     return final, filtered
 
 
+def _is_held_still(frames: Frames) -> bool:
+    """A single photo held for several frames (``--still-frames``): every frame the same picture."""
+    return len(frames) > 1 and Path(frames.source or "").suffix.lower() in IMAGE_SUFFIXES and bool(
+        (frames.images == frames.images[:1]).all()
+    )
+
+
 def _object_backends(config: ReconstructConfig) -> ObjectBackends:
+    tracker_options = config.options_of(TRACKER.key)
+    # auto: the segmenter's own propagation when it has one; tracker options given with it are the flow tracker's
+    auto = config.tracker == "auto" and not tracker_options
     return ObjectBackends(
         segmenter=SEGMENTER.config(config.segmenter, **config.options_of(SEGMENTER.key)),
-        tracker=TRACKER.config(config.tracker, **config.options_of(TRACKER.key)),
+        tracker=None if auto else TRACKER.config("flow" if config.tracker == "auto" else config.tracker, **tracker_options),
         proposer=PROPOSER.config(config.proposer, **config.options_of(PROPOSER.key)),
     )
 
 
 def geometry_pass(
     run: Run, frames: Frames, track: CameraTrack, camera_key: str, *, tracked: ObjectsOutcome | None = None,
-    suffix: str = "",
+    suffix: str = "", multi_view: bool = True,
 ) -> Geometry:
     """Depth for every frame, then the objects: tracked (or proposed) unless ``tracked`` already
-    holds them, and lifted into layers on this pass's depth and cameras."""
-    store, depths = depth_stage(run, frames, track, camera_key, timing="depth" + suffix)
-    return _with_objects(run, frames, track, store, depths, tracked=tracked, suffix=suffix)
+    holds them, and lifted into layers on this pass's depth and cameras. ``multi_view``: see
+    :func:`depth_stage` (off: objects stand on the unchecked depth too)."""
+    store, depths = depth_stage(run, frames, track, camera_key, timing="depth" + suffix, multi_view=multi_view)
+    return _with_objects(run, frames, track, store, depths, tracked=tracked, suffix=suffix, checked=multi_view)
 
 
 def nominal_geometry_pass(run: Run, frames: Frames, track: CameraTrack, camera_key: str, subjects: np.ndarray | None) -> Geometry:
@@ -244,14 +269,14 @@ def nominal_geometry_pass(run: Run, frames: Frames, track: CameraTrack, camera_k
 
 def _with_objects(
     run: Run, frames: Frames, track: CameraTrack, store: DepthStore, depths: DepthMaps, *,
-    tracked: ObjectsOutcome | None, suffix: str,
+    tracked: ObjectsOutcome | None, suffix: str, checked: bool = True,
 ) -> Geometry:
     """``depths`` with the objects tracked (or proposed, unless ``tracked`` holds them) and lifted on them."""
     config = run.config
     if not (config.objects or config.propose_objects):
         return Geometry(store, depths, ObjectsOutcome.none())
-    # objects stand on what two views confirmed (the fusion takes the rest too)
-    for_objects = confirmed_depths(depths)
+    # objects stand on what two views confirmed (the fusion takes the rest too), when views were compared
+    for_objects = confirmed_depths(depths) if checked else depths
     with run.timed("objects" + suffix):
         if tracked is None:
             masks, cached = track_objects(
@@ -282,6 +307,36 @@ def subjects_stage(run: Run, frames: Frames, solve_key: str) -> np.ndarray | Non
         if tracked and cached == len(tracked):
             run.resumed.append("subjects")
     return subjects_to_ignore(tracked, frames)
+
+
+def people_stage(run: Run, frames: Frames, solve_key: str) -> np.ndarray | None:
+    """The people the proposer's person model finds in the images, before any camera exists,
+    grown into masks the first camera solve ignores (a person in the shot, dancing or standing
+    by, cannot pull the solve); None when the proposer has no person model or finds nobody.
+    Cached: the people's union is kept as one mask track."""
+    config = run.config
+    proposer = PROPOSER.config(config.proposer, **config.options_of(PROPOSER.key))
+    if not isinstance(proposer, PeopleProposerConfig):
+        return None
+    with run.timed("people"):
+        key = stage_key(frames=solve_key, people=repr(proposer), version="people-v1")
+        union = run.cache.load_masks("people", key)
+        if union is not None:
+            run.resumed.append("people")
+        else:
+            people = proposer.build().propose_people(frames, progress=run.progress)
+            masks = np.zeros((len(frames), frames.height, frames.width), bool)
+            for person in people:
+                masks |= person.masks
+            union = TrackedMasks(
+                name="people", masks=masks, quality=masks.reshape(len(frames), -1).any(axis=1).astype(np.float32),
+                prompt_frame=0, frame_numbers=frames.frame_numbers,
+            )
+            run.cache.save_masks("people", key, union)
+    if not union.masks.any():
+        return None
+    log.info("people: kept out of the first camera solve on %d of %d frames", int(union.quality.sum()), len(frames))
+    return subjects_to_ignore([union], frames)
 
 
 def static_solve_key(first_key: str, objects: ObjectsOutcome) -> str:
@@ -365,4 +420,27 @@ def check_config(config: ReconstructConfig) -> None:
             if config.options_of(DEPTH.key):
                 raise InputError("depth options were given with --depth none; drop them or choose a depth backend")
             continue
-        registry.config(name, **config.options_of(registry.key))
+        backend = registry.config(name, **config.options_of(registry.key))
+        # a neural backend's missing package or weights fail here, not after the camera solve
+        if callable(getattr(backend, "check", None)) and _used(registry, config):
+            backend.check()
+    texts = [text for text in config.objects if _is_text_prompt(text)]
+    if texts and not getattr(SEGMENTER.config_type(config.segmenter), "text_prompts", False):
+        name = texts[0].partition("=")[0].strip()
+        raise InputError(
+            f"--object {name}: objects named in words need a segmenter that reads text: --segmenter sam3 "
+            "with --segmenter.model (see `sceneforge models`)"
+        )
+
+
+def _used(registry: Any, config: ReconstructConfig) -> bool:
+    """Whether the run will use the backend it chose for ``registry``'s stage."""
+    if registry in (SEGMENTER, TRACKER):
+        return bool(config.objects)
+    if registry is PROPOSER:
+        return not config.objects and config.propose_objects
+    return True
+
+
+def _is_text_prompt(text: str) -> bool:
+    return text.partition("=")[2].strip().lower().startswith("text:")

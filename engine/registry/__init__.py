@@ -12,10 +12,12 @@ from ._options import (
     positive_float,
 )
 from ._registry import BackendConfig, BackendOption, Registry
+from ._status import BackendStatus, backend_statuses, compute_device
 
 __all__ = [
     "BackendConfig",
     "BackendOption",
+    "BackendStatus",
     "CliOption",
     "DEPTH",
     "FUSION",
@@ -28,6 +30,8 @@ __all__ = [
     "TEXTURE",
     "TRACKER",
     "add_config_arguments",
+    "backend_statuses",
+    "compute_device",
     "config_kwargs_from_args",
     "field_docs",
     "int_at_least",

@@ -61,11 +61,31 @@ class Registry:
         self.key = key or stage.replace(" ", "-")
         self.reserved = frozenset(reserved)
         self._entries: dict[str, tuple[Any, str, dict[str, Any]]] = {}
+        self._needs: dict[str, tuple[tuple[str, ...], str | None]] = {}
 
-    def register(self, name: str, config: type | str | Callable[..., Any], description: str, **defaults: Any) -> None:
+    def register(
+        self,
+        name: str,
+        config: type | str | Callable[..., Any],
+        description: str,
+        *,
+        needs: Iterable[str] = (),
+        weights: str | None = None,
+        **defaults: Any,
+    ) -> None:
         """Add a backend: ``config`` is its config dataclass (or ``"module:Class"``, or any
-        callable taking the options and returning a config with a ``build()`` method)."""
+        callable taking the options and returning a config with a ``build()`` method).
+
+        ``needs`` names the optional modules it imports (``transformers``), ``weights`` says
+        where its model weights are expected (None: it needs none); both are for
+        ``sceneforge models``, which tells whether a backend can run here."""
         self._entries[name] = (config, description, dict(defaults))
+        self._needs[name] = (tuple(needs), weights)
+
+    def requirements(self, name: str) -> tuple[tuple[str, ...], str | None]:
+        """The optional modules backend ``name`` imports and where its weights are expected (None: no weights)."""
+        self._check_name(name)
+        return self._needs[name]
 
     def names(self) -> list[str]:
         return sorted(self._entries)

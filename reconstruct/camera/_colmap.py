@@ -120,6 +120,9 @@ class ColmapSolver:
         flags: list[str] = []
         messages: list[str] = []
 
+        if n == 1:
+            messages.append("a single image: nothing to solve from")
+            return self._static_track(frames, timings, messages)
         t0 = time.perf_counter()
         gray = np.stack([cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) for img in frames.images])
         motion = analyse_motion(gray, ignore=ignore)

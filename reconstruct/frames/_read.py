@@ -59,19 +59,22 @@ def read_frames(
     max_size: int | None = 960,
     fps: float | None = None,
     pattern: str | None = None,
+    hold: int = 1,
     progress: ProgressFn | None = None,
 ) -> Frames:
     """Decode a clip into RGB frames.
 
     Args:
-        path: a video file (MP4, MOV, MKV, WebM, …) or a folder of images (sorted by name,
-            numbers in names compared as numbers).
+        path: a video file (MP4, MOV, MKV, WebM, …), a folder of images (sorted by name,
+            numbers in names compared as numbers), or one image (a still: one frame).
         start: first source frame number to keep (inclusive).
         end: source frame number to stop at (exclusive); ``None`` for the end of the clip.
         stride: keep every ``stride``-th frame from ``start``.
         max_size: resize so that the long side is at most this many pixels (``None``: keep).
         fps: frames per second; defaults to the video's rate, or 24 for an image folder.
         pattern: for a folder, a glob that picks the frames (e.g. ``"*.color.jpg"``).
+        hold: for one image, how many frames it lasts (the same picture, frame numbers
+            0..hold-1), so that a camera move has frames to happen over; ignored otherwise.
         progress: optional ``progress(stage, done, total)`` callback.
 
     Returns:
@@ -79,7 +82,7 @@ def read_frames(
 
     Raises:
         InputError: a missing path, a file that is not a video, an unreadable stream,
-            fewer than two frames, or images of different sizes in a folder.
+            fewer than two frames from a clip, or images of different sizes in a folder.
     """
     _check_range(start, end, stride)
     p = Path(path)
@@ -89,6 +92,17 @@ def read_frames(
         raise InputError(f"--fps must be positive, got {fps}")
     if p.is_dir():
         frames = _read_folder(p, pattern=pattern, start=start, end=end, stride=stride, max_size=max_size, fps=fps, progress=progress)
+    elif p.suffix.lower() in IMAGE_SUFFIXES:
+        # a still photo: a static camera; a monocular depth backend gives it 2.5D depth
+        if isinstance(hold, bool) or not isinstance(hold, (int, np.integer)) or hold < 1:
+            raise InputError(f"a still is held for a whole number of frames ≥ 1, got {hold!r}")
+        still = _read_images([p], p, start=0, end=None, stride=1, max_size=max_size, fps=fps, progress=progress)
+        if hold == 1:
+            return still
+        return Frames(
+            images=np.repeat(still.images, int(hold), axis=0), fps=still.fps,
+            frame_numbers=np.arange(int(hold), dtype=np.int64), source=still.source, scale=still.scale,
+        )
     else:
         frames = _read_video(p, start=start, end=end, stride=stride, max_size=max_size, fps=fps, progress=progress)
     if len(frames) < 2:
@@ -110,13 +124,28 @@ def _read_folder(
     fps: float | None,
     progress: ProgressFn | None,
 ) -> Frames:
-    from PIL import Image
-
     candidates = folder.glob(pattern) if pattern else folder.iterdir()
     files = sorted((f for f in candidates if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()), key=_natural_key)
     if not files:
         what = f"no images matching {pattern!r}" if pattern else f"no images ({', '.join(IMAGE_SUFFIXES)})"
         raise InputError(f"{folder} holds {what}; pass a video or an image folder")
+    return _read_images(files, folder, start=start, end=end, stride=stride, max_size=max_size, fps=fps, progress=progress)
+
+
+def _read_images(
+    files: list[Path],
+    folder: Path,
+    *,
+    start: int,
+    end: int | None,
+    stride: int,
+    max_size: int | None,
+    fps: float | None,
+    progress: ProgressFn | None,
+) -> Frames:
+    """The ``files`` (in order) as frames; ``folder`` is the source named in messages and in ``Frames.source``."""
+    from PIL import Image
+
     numbers = list(range(len(files)))[start:end:stride]
     images: list[np.ndarray] = []
     size: tuple[int, int] | None = None

@@ -1,5 +1,5 @@
-"""What a person points at: the object prompt (box, points or mask on one frame) and the
-command line's ``--object`` syntax.
+"""What a person points at: the object prompt (box, points, mask or words on one frame) and
+the command line's ``--object`` syntax.
 
 Pixel coordinates follow DESIGN.md: x right, y down, the centre of pixel (row i, col j)
 at ``(j + 0.5, i + 0.5)``; a box ``(x0, y0, x1, y1)`` covers the pixels whose centres lie
@@ -19,7 +19,10 @@ from sceneforge.scenegraph import InputError, ShapeError, check_array
 __all__ = ["ObjectPrompt", "parse_object_prompt"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_SYNTAX = "NAME=box:x0,y0,x1,y1@FRAME, NAME=points:x,y,+;x,y,-@FRAME or NAME=mask:file.png@FRAME"
+_SYNTAX = (
+    "NAME=box:x0,y0,x1,y1@FRAME, NAME=points:x,y,+;x,y,-@FRAME, NAME=mask:file.png@FRAME "
+    "or NAME=text:words@FRAME (text needs --segmenter sam3)"
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,7 +30,8 @@ class ObjectPrompt:
     """A person's pointer at one object on one frame.
 
     Give a ``mask``, or a ``box``, or ``points`` (a box and points together also work: the
-    points then correct the box's cut, as in SAM).
+    points then correct the box's cut, as in SAM), or ``text``: words naming the object on
+    that frame, for a backend that reads them (SAM 3); one text prompt is one object.
 
     Attributes:
         name: the object's name; it becomes the USD prim ``/World/Objects/<name>``, so it must
@@ -39,6 +43,8 @@ class ObjectPrompt:
         labels: N bool, True for a point on the object, False for one on the background;
             all True when points come without labels.
         mask: H×W bool, True on the object (at the frame's size, or the same aspect ratio).
+        text: words naming the object on that frame (``"the red chair"``); alone, without a
+            box, points or mask.
     """
 
     name: str
@@ -47,6 +53,7 @@ class ObjectPrompt:
     points: np.ndarray | None = None
     labels: np.ndarray | None = None
     mask: np.ndarray | None = None
+    text: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -57,6 +64,13 @@ class ObjectPrompt:
         if isinstance(self.frame, bool) or not isinstance(self.frame, (int, np.integer)) or self.frame < 0:
             raise InputError(f"prompt frame must be a frame index ≥ 0, got {self.frame!r}")
         object.__setattr__(self, "frame", int(self.frame))
+        if self.text is not None:
+            if not isinstance(self.text, str) or not self.text.strip():
+                raise InputError(f"object {self.name!r}: text must name the object in words, got {self.text!r}")
+            if self.box is not None or self.points is not None or self.mask is not None or self.labels is not None:
+                raise InputError(f"object {self.name!r}: give a text or a box/points/mask, not both")
+            object.__setattr__(self, "text", " ".join(self.text.split()))
+            return
         if self.mask is not None:
             if self.box is not None or self.points is not None:
                 raise InputError(f"object {self.name!r}: give a mask or a box/points, not both")
@@ -68,7 +82,7 @@ class ObjectPrompt:
             object.__setattr__(self, "mask", mask)
             return
         if self.box is None and self.points is None:
-            raise InputError(f"object {self.name!r}: a prompt needs a box, points or a mask, got none")
+            raise InputError(f"object {self.name!r}: a prompt needs a box, points, a mask or a text, got none")
         if self.box is not None:
             box = tuple(float(v) for v in np.asarray(self.box, dtype=np.float64).reshape(-1))
             if len(box) != 4 or not all(np.isfinite(box)) or not (box[0] < box[2] and box[1] < box[3]):
@@ -102,7 +116,9 @@ class ObjectPrompt:
 
     @property
     def kind(self) -> str:
-        """``"mask"``, ``"box"``, ``"points"`` or ``"box+points"``."""
+        """``"text"``, ``"mask"``, ``"box"``, ``"points"`` or ``"box+points"``."""
+        if self.text is not None:
+            return "text"
         if self.mask is not None:
             return "mask"
         return "+".join(k for k, v in (("box", self.box), ("points", self.points)) if v is not None)
@@ -112,9 +128,10 @@ def parse_object_prompt(text: str, *, base_dir: str | Path | None = None) -> Obj
     """Parse the command line's ``--object`` syntax.
 
     ``NAME=box:x0,y0,x1,y1@FRAME``, ``NAME=points:x,y,+;x,y,-@FRAME`` (the sign is optional,
-    ``+`` = on the object) or ``NAME=mask:path.png@FRAME``; ``@FRAME`` (a 0-based frame
-    index) defaults to 0. A mask image marks the object with its non-zero pixels (its alpha
-    channel when it has one).
+    ``+`` = on the object), ``NAME=mask:path.png@FRAME`` or ``NAME=text:the red chair@FRAME``
+    (words, which may hold spaces and commas; answered by a text-promptable segmenter such as
+    SAM 3, one prompt = one object); ``@FRAME`` (a 0-based frame index) defaults to 0. A mask
+    image marks the object with its non-zero pixels (its alpha channel when it has one).
 
     Args:
         text: one ``--object`` value, e.g. ``"chair=box:120,80,300,260@12"``.
@@ -167,12 +184,14 @@ def parse_object_prompt(text: str, *, base_dir: str | Path | None = None) -> Obj
         if not points:
             raise InputError(f"--object {name}: points needs at least one x,y; got {args!r}")
         return ObjectPrompt(name=name, frame=frame, points=np.array(points), labels=np.array(labels))
+    if kind == "text":
+        return ObjectPrompt(name=name, frame=frame, text=args)
     if kind == "mask":
         path = Path(args).expanduser()
         if base_dir is not None and not path.is_absolute():
             path = Path(base_dir) / path
         return ObjectPrompt(name=name, frame=frame, mask=_read_mask(path, name))
-    raise InputError(f"--object {name}: unknown prompt kind {kind!r}; expected box, points or mask ({_SYNTAX})")
+    raise InputError(f"--object {name}: unknown prompt kind {kind!r}; expected box, points, mask or text ({_SYNTAX})")
 
 
 def _read_mask(path: Path, name: str) -> np.ndarray:

@@ -522,6 +522,16 @@ def _check_track(track: CameraTrack, frames: Frames) -> None:
         )
 
 
+def _reads_text(backend: object) -> bool:
+    """Whether a backend answers text prompts (SAM 3)."""
+    return backend is not None and bool(getattr(backend, "text_prompts", False))
+
+
+def _propagates(backend: object) -> bool:
+    """Whether a backend segments and tracks a prompt itself (``track_prompt``, SAM 2/3)."""
+    return callable(getattr(backend, "track_prompt", None))
+
+
 def track_object(
     frames: Frames,
     prompt: ObjectPrompt,
@@ -534,11 +544,18 @@ def track_object(
 ) -> TrackedMasks:
     """Segment a prompted object on its frame and track it through the whole clip.
 
+    A backend with its own video propagation (``track_prompt(frames, prompt, ...)``, e.g. SAM 2)
+    takes the prompt itself and does both steps in one go: the tracker when it has one, else the
+    segmenter when no tracker is given (the segmenter's own propagation). A text prompt needs a
+    backend that reads text (``text_prompts``, SAM 3): its ``track_prompt``, or its
+    ``segment`` on the prompt frame followed by the given tracker.
+
     Args:
         frames: N×H×W×3 uint8 RGB frames.
-        prompt: box, points or mask on ``prompt.frame`` (an index into ``frames``).
-        tracker: the tracking backend; default ``FlowTrackerConfig().build()``.
-        segmenter: the single-frame backend for box and point prompts; default
+        prompt: box, points, mask or text on ``prompt.frame`` (an index into ``frames``).
+        tracker: the tracking backend; default ``FlowTrackerConfig().build()`` (or the
+            segmenter's own propagation when it has one).
+        segmenter: the single-frame backend for box, point and text prompts; default
             ``GraphCutSegmenterConfig().build()``.
         depths, track: optional depth keyed by source frame number (as for
             :meth:`MaskTracker.track`) and the camera track (a depth cue for the prompt frame's
@@ -551,7 +568,8 @@ def track_object(
         The object's :class:`TrackedMasks`, named ``prompt.name``.
 
     Raises:
-        InputError: a prompt frame outside the clip, a prompt outside the frame, mismatched inputs.
+        InputError: a prompt frame outside the clip, a prompt outside the frame, mismatched
+            inputs, a text prompt and no backend that reads text.
     """
     if not isinstance(frames, Frames):
         raise InputError(f"frames must be Frames, got {type(frames).__name__}; read them with read_frames")
@@ -559,6 +577,15 @@ def track_object(
         raise InputError(f"prompt must be an ObjectPrompt, got {type(prompt).__name__}; see parse_object_prompt")
     if prompt.frame >= len(frames):
         raise InputError(f"object {prompt.name!r}: prompt frame {prompt.frame} is past the clip's last frame ({len(frames) - 1})")
+    if prompt.text is not None and not (_reads_text(tracker) or _reads_text(segmenter)):
+        raise InputError(f"object {prompt.name!r}: text prompts need --segmenter sam3")
+    whole = None
+    if _propagates(tracker) and (prompt.text is None or _reads_text(tracker)):
+        whole = tracker
+    elif tracker is None and _propagates(segmenter):
+        whole = segmenter
+    if whole is not None:
+        return whole.track_prompt(frames, prompt, depths=depths, track=track, progress=progress)
     depth_of = _depth_lookup(depths, frames)
     if prompt.mask is not None:
         mask = fit_mask(prompt.mask, frames.height, frames.width, name=prompt.name)

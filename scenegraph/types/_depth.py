@@ -48,18 +48,21 @@ class DepthMap:
 
 @dataclass(frozen=True, eq=False)
 class RelativeDepth:
-    """Depth known only up to an affine map (``z = scale * value + shift``), as monocular
-    networks give it. Not usable as geometry until aligned (see ``align_relative_depth``).
+    """Depth known only up to an affine map, as monocular networks give it: ``z = scale * value
+    + shift``, or for relative inverse depth (disparity, ``inverse=True``) ``1 / z = scale *
+    value + shift``. Not usable as geometry until aligned (see ``align_relative_depth``).
 
     Attributes:
-        value: H×W float32, larger = farther (inverse-depth outputs are converted first).
+        value: H×W float32; larger = farther, or larger = nearer when ``inverse``.
         valid: H×W bool, pixels with a prediction.
         frame_number: the source frame number.
+        inverse: ``value`` is affine in inverse depth (Depth Anything's relative output).
     """
 
     value: np.ndarray
     valid: np.ndarray
     frame_number: int
+    inverse: bool = False
 
     def __post_init__(self) -> None:
         v = check_array(self.value, "value", shape=(None, None), dtype=np.float32)

@@ -93,7 +93,7 @@ def test_rerun_with_force_resumes_from_the_cache_and_keeps_the_edits(demo_shot, 
     capsys.readouterr()
     assert main(["reconstruct", str(DEMO_DIR / "room.mp4"), "-o", str(shot), "--force", "--max-size", "320", "--texture-size", "512"]) == 0
     printed = capsys.readouterr()
-    assert "Resumed:       camera_solve, depth, objects, background" in printed.out
+    assert "Resumed:       people, camera_solve, depth, objects, background" in printed.out
     a = read_camera_track(shot / "scene.usda")
     b = read_camera_track(demo_shot / "scene.usda")
     np.testing.assert_array_equal(a.world_from_cam, b.world_from_cam)

@@ -117,7 +117,7 @@ def test_cli_and_python_choose_backends_the_same_way(tmp_path):
     config = ReconstructConfig(**config_kwargs_from_args(ReconstructConfig, args), backend_options=backend_options_from_args(args))
     assert config == ReconstructConfig(
         input=Path("clip.mp4"), output=tmp_path / "shot", max_size=None, objects=("a=box:1,2,3,4@0",),
-        background=False, backend_options={"depth": {"num_planes": 96, "depth_range": (0.5, 8.0)}},
+        background=False, tracker="flow", backend_options={"depth": {"num_planes": 96, "depth_range": (0.5, 8.0)}},
     )
     depth = DEPTH.config(config.depth, **config.options_of("depth"))
     assert depth.num_planes == 96 and depth.depth_range == (0.5, 8.0)
