@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml Makefile
 	@# Open3D needs libusb at import time (Debian package libusb-1.0-0).
 	@ldconfig -p | grep -q libusb-1.0 || { apt-get update -qq && apt-get install -y -qq libusb-1.0-0; } \
 		|| echo "warning: install Debian's libusb-1.0-0 for Open3D (needs root)"
+	@# The viewer's browser test drives Debian's chromium through Playwright (no browser download).
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "warning: install Debian's chromium for the viewer's browser test (needs root); it is skipped without it"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)" "$(OPEN3D)"

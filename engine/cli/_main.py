@@ -20,11 +20,13 @@ from sceneforge.scenegraph.usd import outside_assets_allowed
 from ._commands import cmd_export, cmd_info, cmd_reconstruct, cmd_render
 from ._edit import cmd_edit
 from ._models import cmd_models
+from ._view import cmd_view
 from ._parser import build_parser
 
 __all__ = ["main"]
 
-_COMMANDS = {"reconstruct": cmd_reconstruct, "render": cmd_render, "edit": cmd_edit, "export": cmd_export, "info": cmd_info, "models": cmd_models}
+_COMMANDS = {"reconstruct": cmd_reconstruct, "render": cmd_render, "edit": cmd_edit, "export": cmd_export, "info": cmd_info, "models": cmd_models,
+             "view": cmd_view}
 
 
 def _setup_logging(debug: bool, verbose: bool, quiet: bool) -> None:

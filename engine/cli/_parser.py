@@ -10,6 +10,7 @@ from ..pipeline import GROUPS, ExportConfig, ReconstructConfig, RenderConfig
 from ..registry import DEPTH, REFINERS, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
 from ._edit import add_edit_parser
 from ._models import add_models_parser
+from ._view import add_view_parser
 
 __all__ = ["build_parser", "backend_options_from_args", "VERSION"]
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export_parser(sub)
     _add_info_parser(sub)
     add_models_parser(sub)
+    add_view_parser(sub)
     for command in sub.choices.values():
         # the same options after the command too (``sceneforge render ... -v``); suppressed
         # defaults, so that one given before the command is not reset by the command's parser

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 from pxr import Sdf, Usd, UsdGeom
 
-from ..types import InputError, rotation_about_axis
+from ..types import InputError, check_rigid, rotation_about_axis
 from ..usd import transform_from_gf
 from ._checks import UnknownNameError, check_matrix, check_number, check_vector, format_vector, unknown_name
 from ._layers import author_transform, remove_prim_spec
@@ -247,6 +247,21 @@ class PrimHandle:
         self._apply_world_delta(
             lambda t, w: _about(pivot(t, w), rotation), f"rotate {self.name} by {format_vector(degrees)} deg about {self._about_text(about)}"
         )
+
+    def transform(self, world_from_world: np.ndarray, *, description: str | None = None) -> None:
+        """Apply one rigid change of world pose, rotation and translation together, at every
+        key of an animated prim, as one edit (one undo step): ``world_from_local ←
+        world_from_world @ world_from_local``. What a gizmo drag in the viewer does.
+
+        Args:
+            world_from_world: 4×4 float64 rigid transform in world axes (scene units).
+            description: the edit's line in the history (default: "transform NAME").
+
+        Raises:
+            InputError: not a finite rigid 4×4.
+        """
+        delta = check_rigid(world_from_world, "world_from_world")
+        self._apply_world_delta(lambda _t, _w: delta, description or f"transform {self.name}")
 
     def scale(self, factor: float | Sequence[float], *, about: str | Sequence[float] = "center") -> None:
         """Scale the prim by ``factor`` (one number, or 3 along the prim's own local axes).
