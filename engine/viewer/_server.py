@@ -238,7 +238,7 @@ class SceneViewer:
         points, colors = self.state.points()
         visible = self._gui["points"].value if "points" in self._gui else True
         self._points_node = scene.add_point_cloud(
-            NODE_NAMES["points"], points=points, colors=colors, point_size=self._scene_scale() * 0.004,
+            NODE_NAMES["points"], points=points, colors=colors, point_size=self._scene_scale() * 0.002,
             point_shape="circle", precision="float32", visible=visible,
         )
         self._background_token = self.state.background_token
@@ -464,7 +464,7 @@ class SceneViewer:
             return
         name = self.state.selection
         g["info"].content = "click an object to select it" if name is None else self.state.object_info(name).markdown()
-        for key in ("delete", "duplicate", "reset"):
+        for key in ("delete", "duplicate", "reset", "deselect"):
             g[key].disabled = name is None
         g["status"].content = self.state.status
         numbers = self.state.frame_numbers
