@@ -470,7 +470,8 @@ class PeopleProposer:
         n, height, width = images.shape[:3]
         min_px = max(1, int(cfg.min_area_share * width * height))
         stream = self.segmenter.probabilities(images, threshold=cfg.threshold, progress=progress)
-        probs = [np.asarray(prob, np.float32) for prob in stream]
+        # kept for the whole clip (people are linked over it): half precision halves that memory
+        probs = [np.asarray(prob, np.float16) for prob in stream]
         motion = None
         if cfg.split_by_motion and n > 1:
             motion = residual_motion(images, probs, max_size_px=cfg.motion_max_size_px)
@@ -539,7 +540,7 @@ class PeopleProposer:
             box_w, box_h = int(np.ptp(cols)) + 1, int(np.ptp(rows)) + 1
             match.labels[i], match.area[i] = int(k), int(areas[k])
             match.upright[i] = box_h / box_w
-            match.quality[i] = float(prob[component].mean())
+            match.quality[i] = float(prob[component].mean(dtype=np.float64))
             if person is not None:
                 match.person_share[i] = float(np.count_nonzero(person[component])) / int(areas[k])
             match.last_mask, match.last_centre, match.last_frame = component, centre, i

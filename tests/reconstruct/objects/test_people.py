@@ -216,7 +216,7 @@ def test_with_geometry_drops_the_cluster_on_a_person():
     person, other = proposals
     assert person.masks[:, 30, 30].all() and not person.masks[:, 30, 70].any()
     assert other.masks[:, 40, 70].all()  # the geometry's second object, renamed object_01
-    assert np.allclose(person.quality, 0.9)
+    assert np.allclose(person.quality, 0.9, atol=1e-3)  # probabilities are kept in half precision
     assert person.motion.count("prompt") == 1 and set(person.motion) <= {"prompt", "flow"}
 
 
