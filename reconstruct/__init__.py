@@ -7,6 +7,8 @@ Stage data crossing these stages is keyed by source frame number (see
 """
 
 from ._progress import ProgressFn
+from ._neural import available_memory
+from ._threads import THREADS_ENV
 from .camera import (
     CameraSolveConfig,
     CameraSolver,
@@ -67,6 +69,8 @@ from .surface import (
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "THREADS_ENV",
+    "available_memory",
     "VIDEO_SUFFIXES",
     "CameraSolveConfig",
     "CameraSolver",

@@ -14,14 +14,28 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["free_cores", "idle_cores", "openmp_threads", "torch_threads"]
+__all__ = ["THREADS_ENV", "free_cores", "idle_cores", "openmp_threads", "torch_threads"]
 
 log = logging.getLogger(__name__)
 
 
+THREADS_ENV = "SCENEFORGE_THREADS"
+"""An environment variable capping the threads one process uses: an executor running several
+tasks side by side on one machine (``engine.executors``) gives each its share of the cores."""
+
+
+def _allotted(cores: int) -> int:
+    """``cores``, capped by :data:`THREADS_ENV` when it is set."""
+    try:
+        cap = int(os.environ.get(THREADS_ENV, "0"))
+    except ValueError:
+        cap = 0
+    return min(cores, cap) if cap > 0 else cores
+
+
 def idle_cores() -> int:
     """Cores this process may use that the 1-minute load average leaves idle, at least one."""
-    cores = len(os.sched_getaffinity(0))
+    cores = _allotted(len(os.sched_getaffinity(0)))
     try:
         busy = os.getloadavg()[0]
     except OSError:  # not every platform reports a load average
@@ -53,7 +67,7 @@ class torch_threads:
 
 def free_cores() -> int:
     """Cores not busy with other work: the core count less the 1-minute load average, at least 1."""
-    cores = os.cpu_count() or 1
+    cores = _allotted(os.cpu_count() or 1)
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average on this platform

@@ -25,7 +25,7 @@ EXPECTED = {
         "LightProbe", "read_light_probe", "write_light_probe",
     },
     "sceneforge.reconstruct": {
-        "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
+        "IMAGE_SUFFIXES", "THREADS_ENV", "VIDEO_SUFFIXES", "available_memory", "CameraSolveConfig", "CameraSolver", "ColmapSolver", "ColmapSolverConfig",
         "FrameMotion", "ProgressFn", "align_world", "DepthEstimator", "PlaneSweepConfig", "PlaneSweepStereo", "PatchMatchConfig", "PatchMatchStereo", "checked_depths", "confirmed_depths",
         "align_relative_depth", "depth_scale_to_points", "filter_consistent", "nominal_depths", "analyse_motion", "estimate_up", "interpolate_poses", "read_frames",
         "select_keyframes", "BackgroundFuser", "TSDFFuser", "TSDFFusionConfig", "TextureBakeConfig", "TextureBaker",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sceneforge.scenegraph import DepthMap, DepthMaps, atomic_write
+from sceneforge.scenegraph import DepthMap, DepthMaps, SceneFileError, atomic_write
 
 from ._stage_cache import CACHE_FORMAT, save_npz
 
@@ -36,6 +36,20 @@ class DepthStore:
                     f.unlink()
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write(key_file, json.dumps({"format": CACHE_FORMAT, "key": key}))
+
+    @classmethod
+    def attach(cls, folder: Path, key: str) -> DepthStore:
+        """The store another process opened with ``key`` (a worker writing some of its frames),
+        without resetting it; raises when the folder was reset for another key meanwhile."""
+        store = cls.__new__(cls)
+        store.folder, store.key = Path(folder), key
+        try:
+            stored = json.loads((store.folder / "key.json").read_text()).get("key")
+        except (OSError, ValueError):
+            stored = None
+        if stored != key:
+            raise SceneFileError(f"{store.folder} now holds depth made another way; run the job again")
+        return store
 
     def path(self, frame_number: int) -> Path:
         return self.folder / f"{int(frame_number):06d}.npz"

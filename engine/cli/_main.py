@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from sceneforge.scenegraph import SceneForgeError
 from sceneforge.scenegraph.usd import outside_assets_allowed
 
+from ._batch import cmd_batch
 from ._commands import cmd_export, cmd_info, cmd_reconstruct, cmd_render
 from ._edit import cmd_edit
 from ._models import cmd_models
@@ -25,7 +26,7 @@ from ._parser import build_parser
 
 __all__ = ["main"]
 
-_COMMANDS = {"reconstruct": cmd_reconstruct, "render": cmd_render, "edit": cmd_edit, "export": cmd_export, "info": cmd_info, "models": cmd_models,
+_COMMANDS = {"reconstruct": cmd_reconstruct, "batch": cmd_batch, "render": cmd_render, "edit": cmd_edit, "export": cmd_export, "info": cmd_info, "models": cmd_models,
              "view": cmd_view}
 
 
@@ -92,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _setup_logging(args.debug, args.verbose, args.quiet)
-    with _terminate_as_interrupt(solver=args.command == "reconstruct") as terminated, \
+    with _terminate_as_interrupt(solver=args.command in ("reconstruct", "batch")) as terminated, \
             outside_assets_allowed(args.allow_outside_assets):
         try:
             return _COMMANDS[args.command](args)

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from ..pipeline import GROUPS, ExportConfig, ReconstructConfig, RenderConfig
-from ..registry import DEPTH, REFINERS, SOLVERS, STAGES, Registry, add_config_arguments, parse_value
+from ..pipeline import ExportConfig, RenderConfig
+from ..registry import REFINERS, add_config_arguments
+from ._batch import add_batch_parser
 from ._edit import add_edit_parser
 from ._models import add_models_parser
+from ._options import Parser, add_backend_options, add_reconstruct_options, backend_options_from_args
 from ._view import add_view_parser
 
 __all__ = ["build_parser", "backend_options_from_args", "VERSION"]
 
 VERSION = "0.1.0"
 
-_OPTION_DEST = "backend_option:{key}:{name}"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (``error: …``) like every other error, exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message}; see '{self.prog} --help'\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand (also used to check the CLI surface in tests)."""
-    parser = _Parser(
+    parser = Parser(
         prog="sceneforge",
         description="Turn a video into an editable USD scene: camera track, depth, objects; edit it; re-render it.",
         epilog="Run 'sceneforge COMMAND --help' for the options of one command.",
@@ -37,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_general_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_reconstruct_parser(sub)
+    add_batch_parser(sub)
     _add_render_parser(sub)
     add_edit_parser(sub)
     _add_export_parser(sub)
@@ -78,70 +71,7 @@ def _add_reconstruct_parser(sub: Any) -> None:
         epilog="Example: sceneforge reconstruct clip.mp4 -o shot/ --max-size 960 --depth.num-planes 96",
         usage="sceneforge reconstruct INPUT -o OUTPUT [options]",
     )
-    add_config_arguments(rec, ReconstructConfig, groups=GROUPS)
-    # The backend choices name their registries' entries in the help.
-    for action in rec._actions:  # noqa: SLF001 - argparse keeps no public list of actions
-        registry = _registry_for(action.dest)
-        if registry is not None:
-            extra = "; 'none' stops after the camera solve" if registry is DEPTH else ""
-            action.help = f"{action.help}: " + "; ".join(f"{k}: {v}" for k, v in registry.describe().items()) + extra
-    for registry in STAGES:
-        _add_backend_options(rec, registry)
-
-
-def _registry_for(dest: str) -> Registry | None:
-    for registry in STAGES:
-        if dest == registry.key or (registry is SOLVERS and dest == "solver"):
-            return registry
-    return None
-
-
-def _add_backend_options(parser: argparse.ArgumentParser, registry: Registry) -> None:
-    options = registry.options()
-    if not options:
-        return
-    group = parser.add_argument_group(
-        f"{registry.stage} options (--{registry.key} NAME)",
-        "Each applies to the backends named in its default; a backend's own default is used when not given.",
-    )
-    for opt in options:
-        values = set(map(_shown, opt.defaults.values()))
-        if len(values) == 1 and len(registry.names()) == len(opt.defaults):
-            defaults = values.pop()
-        else:
-            defaults = ", ".join(f"{name}: {_shown(value)}" for name, value in opt.defaults.items())
-        help_text = (opt.help[:-1] if opt.help.endswith(".") else opt.help).replace("%", "%%")
-        group.add_argument(
-            f"--{registry.key}.{opt.name.replace('_', '-')}",
-            dest=_OPTION_DEST.format(key=registry.key, name=opt.name),
-            type=_value_parser(opt.type),
-            default=argparse.SUPPRESS,
-            metavar="VALUE",
-            help=f"{help_text} (default {defaults})",
-        )
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _value_parser(tp: Any) -> Any:
-    def parse(text: str) -> Any:
-        return parse_value(tp, text)
-
-    return parse
-
-
-def backend_options_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The ``--STAGE.OPTION`` values given, as ``ReconstructConfig.backend_options``."""
-    out: dict[str, dict[str, Any]] = {}
-    for dest, value in vars(args).items():
-        if dest.startswith("backend_option:"):
-            _, key, name = dest.split(":", 2)
-            out.setdefault(key, {})[name] = value
-    return out
+    add_reconstruct_options(rec)
 
 
 def _add_render_parser(sub: Any) -> None:
@@ -167,7 +97,7 @@ def _add_render_parser(sub: Any) -> None:
     for action in ren._actions:  # noqa: SLF001 - argparse keeps no public list of actions
         if action.dest == "refiner":
             action.help = f"{action.help}: " + "; ".join(f"{k}: {v}" for k, v in REFINERS.describe().items())
-    _add_backend_options(ren, REFINERS)
+    add_backend_options(ren, REFINERS)
 
 
 def _add_export_parser(sub: Any) -> None:

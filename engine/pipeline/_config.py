@@ -166,6 +166,9 @@ class ReconstructResult:
     resumed_stages: tuple[str, ...] = ()
     objects: tuple[ObjectSummary, ...] = ()
     """Per object: name, instance id, static flag and its stats (frames, size, mask quality)."""
+    depth_coverage: float | None = None
+    """Mean share of each frame's pixels with depth (the checked maps the USD references); None
+    without depth (``--depth none``)."""
     light_probe: Mapping[str, Any] | None = None
     """The light probe as the report gives it (key light azimuth/elevation, ambient:key ratio,
     map size, seen share); None without one."""

@@ -17,6 +17,7 @@ from sceneforge.scenegraph.files import created_folder
 from sceneforge.scenegraph.usd import EDITS_FILE, light_probe_summary, orphaned_edits
 
 from ..cache import StageCache, stage_key
+from ..executors import Executor
 from ..registry import DEPTH
 from ._config import RUN_FOLDER, ObjectSummary, ReconstructConfig, ReconstructResult
 from ._inputs import prepare_output
@@ -46,9 +47,12 @@ MIN_SPARSE_POINTS = 20
 shot is made like a pan (a panorama at a nominal distance)."""
 
 
-def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None) -> ReconstructResult:
+def reconstruct(
+    config: ReconstructConfig, *, progress: ProgressFn | None = None, executor: Executor | None = None
+) -> ReconstructResult:
     """Run the reconstruct job: read frames, solve cameras, depth, objects, background; write the
-    USD scene and the report.
+    USD scene and the report. With an ``executor`` that fans out frames (Ray), the per-frame work
+    (depth, its multi-view check) runs on its workers; the result is the same.
 
     Raises:
         InputError: bad input or options (one clear line).
@@ -58,12 +62,14 @@ def reconstruct(config: ReconstructConfig, *, progress: ProgressFn | None = None
     check_config(config)
     # a run that fails before writing anything leaves no empty output folder behind
     with created_folder(config.output):
-        return _reconstruct(config, progress)
+        return _reconstruct(config, progress, executor)
 
 
-def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> ReconstructResult:
+def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None, executor: Executor | None) -> ReconstructResult:
     prepare_output(config.output, force=config.force)
-    run = Run(config=config, cache=StageCache(config.output / RUN_FOLDER / "cache"), progress=progress)
+    run = Run(
+        config=config, cache=StageCache(config.output / RUN_FOLDER / "cache"), progress=progress, executor=executor
+    )
     if config.fresh:
         run.cache.clear()
         for derived in ("depth", "instances"):  # per-frame outputs the stages would otherwise reuse
@@ -150,6 +156,9 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     if backup.exists() and backup.stat().st_mtime_ns != backup_before:
         _report_kept_edits(scene_path, backup)
 
+    depth_coverage = (
+        float(np.mean([depth.coverage for depth in geometry.depths.values()])) if geometry is not None else None
+    )
     summaries = tuple(ObjectSummary.of(layer) for layer in (objects.layers if objects is not None else ()))
     probe_summary = light_probe_summary(scene_path) if light_probe is not None else None
     report_path = config.output / "report.json"
@@ -160,6 +169,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
                    "first": int(frames.frame_numbers[0]), "last": int(frames.frame_numbers[-1]), "scale": frames.scale},
         "camera_solve": report.to_dict() if report else None,
         "units": {"meters_per_unit": meters_per_unit, "metric": metric, "how": scale_note},
+        "depth": {"backend": config.depth, "coverage": depth_coverage},
         "stage_timings_secs": {k: round(v, 3) for k, v in run.timings.items()},
         "resumed_stages": run.resumed,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
@@ -171,7 +181,7 @@ def _reconstruct(config: ReconstructConfig, progress: ProgressFn | None) -> Reco
     return ReconstructResult(
         scene_path=scene_path, report_path=report_path, track=track, num_frames=len(frames),
         image_size=(frames.width, frames.height), timings_secs=dict(run.timings), resumed_stages=tuple(run.resumed),
-        objects=summaries, light_probe=probe_summary,
+        objects=summaries, depth_coverage=depth_coverage, light_probe=probe_summary,
     )
 
 

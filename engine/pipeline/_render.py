@@ -27,10 +27,11 @@ from sceneforge.scenegraph.usd import (
     open_stage,
 )
 
+from ..executors import EXECUTOR_NAMES
 from ..registry import REFINERS, int_at_least, option
 from ._plate import read_instance_maps, read_plate
 
-__all__ = ["RenderConfig", "RenderResult", "render_scene"]
+__all__ = ["RenderConfig", "RenderResult", "render_frames", "frame_range"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,21 @@ class RenderConfig:
     shadow is lightened where it is found."""
     backend_options: Mapping[str, Mapping[str, Any]] = option(default_factory=dict, hidden=True)
     """Options of the refiner by key, e.g. ``{"refiner": {"steps": 30}}`` (``--refiner.steps 30``)."""
+    executor: str | None = option(None, choices=EXECUTOR_NAMES)
+    """Render frame ranges side by side and assemble them in order: local (processes on this
+    machine) or ray (a Ray cluster, see --address); default: one process, frame after frame."""
+    address: str | None = None
+    """ray: the cluster to join: auto (the one 'ray start --head' made here) or ray://HOST:10001;
+    default: start one on this machine."""
+    workers: int | None = option(None, parse=int_at_least(1))
+    """local: processes (default: one per core); ray without --address: the local cluster's CPUs."""
+    warm_up: int = option(8, parse=int_at_least(0))
+    """composite with --executor: frames rendered before each range and not written, so that a
+    range starts with the state the frames before it leave (regions invented once and reused,
+    the refiner's smoothing over time)."""
+    skip_before: int | None = option(None, hidden=True)
+    """Render from ``start`` but write only the frames from this source frame on (the warm-up
+    of one range of a parallel render)."""
     hold_out: tuple[int, ...] = option(default_factory=tuple, hidden=True)
     """composite: source frame numbers whose own footage is never used; they are rendered from
     the other frames like a new camera (to measure novel views against the real frames)."""
@@ -98,9 +114,10 @@ class RenderResult:
     ``reprojected``, ``invented``, ``rendered``); cg: every pixel is ``rendered``."""
 
 
-def render_scene(config: RenderConfig, *, progress: ProgressFn | None = None) -> RenderResult:
-    """Render a scene through its camera to a video or a PNG sequence: composited over the
-    footage (default) or as computer graphics.
+def render_frames(config: RenderConfig, *, progress: ProgressFn | None = None) -> RenderResult:
+    """The render job in this process, frame after frame (``config.executor`` is not looked at:
+    :func:`~sceneforge.engine.pipeline.render_scene` hands ranges to an executor, each rendered
+    by this function).
 
     Raises:
         SceneFileError: the scene cannot be read.
@@ -111,7 +128,7 @@ def render_scene(config: RenderConfig, *, progress: ProgressFn | None = None) ->
     scene = config.scene / SCENE_FILE if config.scene.is_dir() else config.scene
     check_format_version(open_stage(scene))  # as edit does: a newer scene may mean what this one misreads
     track = read_camera_track(scene, camera=config.camera)
-    frame_numbers = _frame_range(scene, track, config.start, config.end)
+    frame_numbers = frame_range(scene, track, config.start, config.end)
     first = track.intrinsics[track.index_of(int(frame_numbers[0]))]
     start = time.perf_counter()
     # The output's folder is made as export makes it, and removed again if the render fails
@@ -125,21 +142,26 @@ def render_scene(config: RenderConfig, *, progress: ProgressFn | None = None) ->
         done_before = writer.existing_frame_numbers()
         if done_before:
             log.info("resuming: %d frames already in %s", len(done_before & set(frame_numbers.tolist())), config.output)
-        todo = np.array([n for n in frame_numbers if int(n) not in done_before], dtype=np.int64)
+        # warm-up frames (rendered, not written) are rendered even when another range wrote them
+        skip = set() if config.skip_before is None else {int(n) for n in frame_numbers if n < config.skip_before}
+        todo = np.array([n for n in frame_numbers if int(n) not in done_before or int(n) in skip], dtype=np.int64)
+        if set(todo.tolist()) <= skip:
+            todo, skip = todo[:0], set()  # every frame to write is there already
         counts: dict[str, int] = {}
         coverage = 0.0
         with writer:  # a failure anywhere below leaves the output as it was (and no temporary file)
             if len(todo) and config.mode == "cg":
                 counts, coverage = _render_cg(scene, track, todo, writer, config, progress)
             elif len(todo):
-                counts, coverage = _render_composite(scene, track, todo, writer, config, progress)
+                counts, coverage = _render_composite(scene, track, todo, writer, config, progress, skip)
     return RenderResult(
-        output=config.output, num_frames=len(todo), width=first.width, height=first.height,
+        output=config.output, num_frames=len(todo) - len(skip), width=first.width, height=first.height,
         seconds=time.perf_counter() - start, coverage=coverage, pixels_by_source=counts,
     )
 
 
-def _frame_range(scene: Path, track: CameraTrack, start: int | None, end: int | None) -> np.ndarray:
+def frame_range(scene: Path, track: CameraTrack, start: int | None, end: int | None) -> np.ndarray:
+    """The source frame numbers of ``track`` in ``start``..``end`` (one line of error when none)."""
     numbers = track.frame_numbers
     keep = np.ones(len(track), dtype=bool)
     if start is not None:
@@ -165,7 +187,7 @@ def _render_cg(
         passes = frame.passes
         rgb = fill_holes(passes.rgb, passes.coverage) if config.fill else passes.rgb
         channels = _channels(frame, None) if writer.format == "exr" else None
-        writer.write(rgb if writer.format == "exr" else _to_uint8(rgb), channels=channels, frame_number=frame.frame_number)
+        writer.write(rgb if writer.format == "exr" else _to_uint8(rgb), channels=channels, frame_number=_numbered(writer, frame.frame_number))
         coverage.append(float(passes.coverage.mean()))
         if progress:
             progress("render", done + 1, len(frame_numbers))
@@ -175,8 +197,9 @@ def _render_cg(
 
 def _render_composite(
     scene: Path, track: CameraTrack, frame_numbers: np.ndarray, writer: VideoWriter, config: RenderConfig,
-    progress: ProgressFn | None,
+    progress: ProgressFn | None, skip: set[int],
 ) -> tuple[dict[str, int], float]:
+    """Composite ``frame_numbers`` in order; those in ``skip`` (a warm-up) are not written or counted."""
     edits = ShotEdits.of_shot(scene, camera=config.camera, hold_out=config.hold_out)
     plate_cameras = plate_track(scene, camera=config.camera)
     plates = read_plate(scene, plate_cameras, progress=progress, purpose="compositing over the footage (--mode composite)")
@@ -184,11 +207,12 @@ def _render_composite(
     if edits.untouched and writer.format != "exr":
         # Nothing changed: the output is the footage itself, frame for frame (an EXR still
         # renders the scene, for its passes).
-        for done, number in enumerate(frame_numbers):
-            writer.write(plates.images[plates.index_of(int(number))], frame_number=int(number))
+        written = [int(n) for n in frame_numbers if int(n) not in skip]
+        for done, number in enumerate(written):
+            writer.write(plates.images[plates.index_of(number)], frame_number=_numbered(writer, number))
             if progress:
-                progress("composite", done + 1, len(frame_numbers))
-        counts["plate"] = len(frame_numbers) * plates.width * plates.height
+                progress("composite", done + 1, len(written))
+        counts["plate"] = len(written) * plates.width * plates.height
         return counts, 1.0
     # Built first: a refiner that cannot load (no model, no diffusers) fails before any work.
     refiner = _refiner(config)
@@ -212,18 +236,20 @@ def _render_composite(
             nonlocal done
             refined = refiner.refine([item for _, item in pending]) if refiner is not None else [item.rgb for _, item in pending]
             for (out, item), image in zip(pending, refined):
+                if out.frame_number in skip:
+                    continue
                 rgb = keep_untouched(item, image)
                 if writer.format == "exr":
-                    writer.write(rgb, channels=_channels(out.passes, out.source), frame_number=out.frame_number)
+                    writer.write(rgb, channels=_channels(out.passes, out.source), frame_number=_numbered(writer, out.frame_number))
                 else:
-                    writer.write(_to_uint8(rgb), frame_number=out.frame_number)
+                    writer.write(_to_uint8(rgb), frame_number=_numbered(writer, out.frame_number))
                 codes = np.bincount(out.source.ravel(), minlength=len(SOURCE_CODES))
                 for name, code in SOURCE_CODES.items():
                     counts[name] += int(codes[code])
                 coverage.append(float(out.passes.passes.coverage.mean()))
                 done += 1
                 if progress:
-                    progress("composite", done, len(frame_numbers))
+                    progress("composite", done, len(frame_numbers) - len(skip))
             pending.clear()
 
         for frame in frames:
@@ -233,7 +259,7 @@ def _render_composite(
                 flush()
         if pending:
             flush()
-        return counts, float(np.mean(coverage))
+        return counts, float(np.mean(coverage)) if coverage else 0.0
     finally:
         if refiner is not None:
             refiner.close()
@@ -295,6 +321,12 @@ def _channels(frame: FramePasses, source: np.ndarray | None) -> dict[str, np.nda
     if source is not None:
         out["source"] = source.astype(np.uint8)
     return out
+
+
+def _numbered(writer: VideoWriter, frame_number: int) -> int | None:
+    """The number a frame is written under: its source frame number in a sequence; none in a
+    video, whose frames simply follow each other (a shot read with --stride skips numbers)."""
+    return int(frame_number) if writer.kind == "sequence" else None
 
 
 def _to_uint8(rgb: np.ndarray) -> np.ndarray:

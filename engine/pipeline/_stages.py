@@ -44,9 +44,11 @@ from sceneforge.scenegraph import (
 )
 
 from ..cache import DepthStore, StageCache, stage_key
+from ..executors import Executor
 from ..registry import DEPTH, FUSION, PROPOSER, SEGMENTER, SOLVERS, TEXTURE, TRACKER, BackendConfig
 from ._config import RUN_FOLDER, ReconstructConfig
 from ._inputs import input_fingerprint, load_ignore_masks, load_intrinsics_file
+from ._parallel import parallel_check, parallel_depth
 from ._objects import (
     ObjectBackends,
     ObjectsOutcome,
@@ -71,12 +73,19 @@ class Run:
     config: ReconstructConfig
     cache: StageCache
     progress: ProgressFn | None = None
+    executor: Executor | None = None
+    """Where per-frame work (depth, its multi-view check) runs when the executor can fan out
+    frames (Ray); None, or a process pool, runs it here."""
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
     resumed: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def output(self) -> Path:
         return self.config.output
+
+    def fans_out(self, count: int) -> bool:
+        """Whether ``count`` frames of per-frame work go to the executor's workers."""
+        return self.executor is not None and self.executor.fans_out_frames and count > 1
 
     @contextlib.contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -206,15 +215,21 @@ def depth_stage(
                 _, first = next(iter(depth_config.build().estimate(frames, track, indices=[0], progress=run.progress)))
                 for i in todo:
                     raw.save(dataclasses.replace(first, frame_number=numbers[i]))
+            elif todo and run.fans_out(len(todo)) and getattr(depth_config, "frame_independent", False):
+                parallel_depth(run.executor, frames, track, depth_config, raw, todo, neural=False, progress=run.progress)
             elif todo:
                 estimator = depth_config.build()
                 for _, depth in estimator.estimate(frames, track, indices=todo, progress=run.progress):
                     raw.save(depth)
             filtered = raw.load_all(numbers)
-            if multi_view:
-                filtered = checked_depths(filtered, track, progress=run.progress)
-            for depth in filtered.values():
-                final.save(depth)
+            if multi_view and run.fans_out(len(numbers)):
+                parallel_check(run.executor, filtered, track, final, progress=run.progress)
+                filtered = final.load_all(numbers)
+            else:
+                if multi_view:
+                    filtered = checked_depths(filtered, track, progress=run.progress)
+                for depth in filtered.values():
+                    final.save(depth)
     if timing == "depth" and not todo:
         run.resumed.append("depth")
     return final, filtered

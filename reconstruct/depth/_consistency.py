@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +34,7 @@ def filter_consistent(
     loose_rel_depth_error: float | None = None,
     loose_reproj_px: float = 3.0,
     unconfirmed_weight: float = 0.5,
+    only: Collection[int] | None = None,
     progress: ProgressFn | None = None,
 ) -> DepthMaps:
     """Keep the pixels whose depth agrees with neighbouring frames' depth (multi-view check).
@@ -61,6 +62,8 @@ def filter_consistent(
             that sees them contradicts lose their depth. ``None``: every unconfirmed pixel is dropped.
         loose_reproj_px: pixel tolerance of the loose check.
         unconfirmed_weight: confidence factor of the kept unconfirmed pixels.
+        only: source frame numbers to check (the others serve as neighbours only), e.g. one
+            worker's share of the frames; None checks every frame.
         progress: optional ``progress(stage, done, total)`` callback.
 
     Returns:
@@ -92,12 +95,14 @@ def filter_consistent(
     # Neighbours and poses are looked up by frame index (position in the track).
     depths = depths_by_index(depths, track, exact_size=True)
     keys = sorted(int(i) for i in depths)
+    chosen = None if only is None else {int(n) for n in only}
+    wanted = keys if chosen is None else [i for i in keys if int(track.frame_numbers[i]) in chosen]
     rays = {}
     out: list[DepthMap] = []
     cam_from_world = invert_rigid(track.world_from_cam)
     with torch_threads(idle_cores()), torch.inference_mode():
         tensors = {i: torch.from_numpy(depths[i].depth) for i in keys}
-        for done, i in enumerate(keys):
+        for done, i in enumerate(wanted):
             dm = depths[i]
             neighbours = select_sources(
                 track, i, visible_points(track, i), count=num_neighbors,
@@ -149,12 +154,13 @@ def filter_consistent(
                 DepthMap(depth=new_depth.astype(np.float32), confidence=new_conf.astype(np.float32), frame_number=dm.frame_number)
             )
             if progress:
-                progress("depth consistency", done + 1, len(keys))
+                progress("depth consistency", done + 1, len(wanted))
     return DepthMaps(out)
 
 
 def checked_depths(
-    depths: DepthMaps | Mapping[int, DepthMap] | Iterable[DepthMap], track: CameraTrack, *, progress: ProgressFn | None = None
+    depths: DepthMaps | Mapping[int, DepthMap] | Iterable[DepthMap], track: CameraTrack, *,
+    only: Collection[int] | None = None, progress: ProgressFn | None = None,
 ) -> DepthMaps:
     """The depth a scene keeps (what the depth stage writes and the USD references): the
     multi-view check of :func:`filter_consistent` that drops only what the neighbouring views
@@ -168,11 +174,11 @@ def checked_depths(
     after ICP against the Kinect's fused depth): fusing only the pixels two views confirm
     reached F 0.52 (precision 0.95, recall 0.36); fusing what this keeps reaches F 0.81
     (precision 0.88, recall 0.75) — the TSDF averages the noise the strict check removes,
-    and the views that saw through a surface still remove it.
+    and the views that saw through a surface still remove it. ``only``: see :func:`filter_consistent`.
     """
     return filter_consistent(
         depths, track, loose_rel_depth_error=0.05, loose_reproj_px=3.0, unconfirmed_weight=UNCONFIRMED_CONFIDENCE,
-        progress=progress,
+        only=only, progress=progress,
     )
 
 

@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -51,6 +51,10 @@ class PlaneSweepConfig:
     coarse winner (a sharp, unique minimum → near 1) × the square root of the winning ZNCC
     at every finer level.
     """
+
+    frame_independent: ClassVar[bool] = True
+    """Each frame's depth depends on the frames and cameras only, not on which other frames are
+    computed in the same call: frame ranges may run on separate workers (``engine.executors``)."""
 
     max_size_px: int = 640
     """Long side of the finest working resolution; larger frames are computed at this size and

@@ -6,7 +6,10 @@
 - :func:`write_video` writes an iterable of frames in one call.
 """
 
-from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, WriterFormat
-from ._video import VideoWriter, write_video
+from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, Target, WriterFormat, existing_frames, parse_target
+from ._video import VideoWriter, check_target, write_video
 
-__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "VideoWriter", "WriterFormat", "write_video"]
+__all__ = [
+    "DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "Target", "VideoWriter", "WriterFormat", "check_target",
+    "existing_frames", "parse_target", "write_video",
+]

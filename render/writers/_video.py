@@ -45,9 +45,9 @@ from sceneforge.scenegraph.files import remove_stale_temporaries, temporary_sibl
 
 from ._encode import OddSize, VideoEncoder
 from ._exr import import_openexr, pack_channels, srgb_to_linear, write_exr
-from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, WriterFormat, existing_frames, parse_target
+from ._targets import DEFAULT_FRAME_PATTERN, VIDEO_SUFFIXES, WRITER_FORMATS, Target, WriterFormat, existing_frames, parse_target
 
-__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "VideoWriter", "write_video"]
+__all__ = ["DEFAULT_FRAME_PATTERN", "VIDEO_SUFFIXES", "WRITER_FORMATS", "VideoWriter", "check_target", "write_video"]
 
 log = logging.getLogger(__name__)
 
@@ -164,28 +164,8 @@ class VideoWriter:
     # -- targets ----------------------------------------------------------------------
 
     def _check_target(self) -> None:
-        parent = self.path.parent
-        if not parent.is_dir():
-            raise InputError(f"folder {parent} does not exist; create it first")
-        if self.kind == "video":
-            if self.resume:
-                raise InputError(f"a {self.format} video cannot be resumed frame by frame; write a png or exr sequence")
-            if self.path.is_dir():
-                raise InputError(f"{self.path} is a folder; pass a file name such as {self.path / 'edit.mp4'}")
-            if self.path.exists() and not self.overwrite:
-                raise OutputExistsError(f"{self.path} already exists; pass overwrite=True (--force) to replace it")
-            return
-        if self.resume and self.overwrite:
-            raise InputError("resume keeps the existing frames and overwrite replaces them; pass only one")
-        if self.path.exists() and not self.path.is_dir():
-            raise InputError(f"{self.path} is a file; an image sequence needs a folder")
-        self._existing = existing_frames(self.path, self._pattern)
-        if self._existing and not (self.overwrite or self.resume):
-            first = next(iter(self._existing.values()))
-            raise OutputExistsError(
-                f"{self.path} already holds {len(self._existing)} frame(s) named like {self._pattern} "
-                f"(e.g. {first.name}); pass overwrite=True (--force) to replace them or resume=True to keep them"
-            )
+        target = Target(format=self.format, path=self.path, pattern=self._pattern)
+        self._existing = check_target(target, overwrite=self.overwrite, resume=self.resume)
 
     def existing_frame_numbers(self) -> set[int]:
         """The source frame numbers whose files this writer keeps from before (``resume`` only).
@@ -369,6 +349,40 @@ class VideoWriter:
             self.close()
         else:
             self.abort()
+
+
+def check_target(target: Target, *, overwrite: bool, resume: bool) -> dict[int, Path]:
+    """Check that ``target`` may be written (what :class:`VideoWriter` checks when opened);
+    returns the sequence's existing frames by number (empty for a video).
+
+    Raises:
+        InputError: a missing parent folder, ``resume`` with a video or with ``overwrite``, a
+            video path that is a folder, a sequence path that is a file.
+        OutputExistsError: the target exists and neither ``overwrite`` nor ``resume`` is set.
+    """
+    parent = target.path.parent
+    if not parent.is_dir():
+        raise InputError(f"folder {parent} does not exist; create it first")
+    if not target.is_sequence:
+        if resume:
+            raise InputError(f"a {target.format} video cannot be resumed frame by frame; write a png or exr sequence")
+        if target.path.is_dir():
+            raise InputError(f"{target.path} is a folder; pass a file name such as {target.path / 'edit.mp4'}")
+        if target.path.exists() and not overwrite:
+            raise OutputExistsError(f"{target.path} already exists; pass overwrite=True (--force) to replace it")
+        return {}
+    if resume and overwrite:
+        raise InputError("resume keeps the existing frames and overwrite replaces them; pass only one")
+    if target.path.exists() and not target.path.is_dir():
+        raise InputError(f"{target.path} is a file; an image sequence needs a folder")
+    existing = existing_frames(target.path, target.pattern)
+    if existing and not (overwrite or resume):
+        first = next(iter(existing.values()))
+        raise OutputExistsError(
+            f"{target.path} already holds {len(existing)} frame(s) named like {target.pattern} "
+            f"(e.g. {first.name}); pass overwrite=True (--force) to replace them or resume=True to keep them"
+        )
+    return existing
 
 
 def write_video(

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from tests.bench import (
-    bench_camera, bench_composite, bench_depth, bench_edit, bench_footage, bench_geometry, bench_lighting, bench_neural,
+    bench_batch, bench_camera, bench_composite, bench_depth, bench_edit, bench_footage, bench_geometry, bench_lighting, bench_neural,
     bench_objects, bench_people, bench_viewer, bench_probe, bench_render, bench_scale, bench_tracking,
 )
 from tests.bench._harness import main as run_benchmark
@@ -21,7 +21,7 @@ BENCHMARKS = {
         bench_camera.BENCHMARK, bench_depth.BENCHMARK, bench_geometry.BENCHMARK, bench_scale.BENCHMARK, bench_render.BENCHMARK,
         bench_tracking.BENCHMARK, bench_objects.BENCHMARK, bench_footage.BENCHMARK, bench_edit.BENCHMARK,
         bench_composite.BENCHMARK, bench_probe.BENCHMARK, bench_lighting.BENCHMARK, bench_people.BENCHMARK,
-        bench_neural.BENCHMARK, bench_viewer.BENCHMARK,
+        bench_neural.BENCHMARK, bench_viewer.BENCHMARK, bench_batch.BENCHMARK,
     )
 }
 

@@ -44,3 +44,31 @@ def edited_shot(demo_shot, tmp_path) -> Path:
     shutil.copytree(demo_shot / "textures", shot / "textures")
     shutil.copytree(demo_shot / "run", shot / "run", copy_function=os.link)
     return shot
+
+
+SHORT_SHOT_OPTIONS = ["--max-size", "160", "--texture-size", "128", "--stride", "2"]
+"""What every shot of the short batch is reconstructed with (18 frames each, seconds per shot)."""
+
+
+@pytest.fixture(scope="session")
+def shot_list(tmp_path_factory) -> Path:
+    """A shot list of two short pieces of the demo clip, with per-shot names and ranges."""
+    folder = tmp_path_factory.mktemp("shot_list")
+    clip = DEMO_DIR / "room.mp4"
+    path = folder / "shots.txt"
+    path.write_text(f"# two pieces of the demo room\n{clip} --name first --end 36\n{clip} --name second --start 36 --end 72\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def local_batch(shot_list, tmp_path_factory) -> tuple[Path, str]:
+    """The short batch reconstructed by ``sceneforge batch`` on the local executor (two processes,
+    a real subprocess): the output folder and what it printed."""
+    out = tmp_path_factory.mktemp("local_batch") / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sceneforge.engine.cli", "batch", str(shot_list), "-o", str(out), "--workers", "2",
+         *SHORT_SHOT_OPTIONS],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
