@@ -94,15 +94,15 @@ class Executor(Protocol):
 
 
 def run_task(fn: Callable[[T, Any], R], item: T, shared: Any, threads: int) -> R:
-    """Run one task in a worker with its share of the cores: the numeric libraries' thread
-    counts follow ``threads`` (read by ``reconstruct``'s thread helpers through
-    :data:`~sceneforge.reconstruct.THREADS_ENV`)."""
+    """Run one task in a worker with its share of the cores: torch's, OpenCV's, OpenMP's and
+    Mesa's thread counts follow ``threads`` (and ``reconstruct``'s thread helpers, through
+    :data:`~sceneforge.reconstruct.THREADS_ENV`), so tasks side by side do not fight over cores."""
     os.environ[THREADS_ENV] = str(threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
-    try:
-        import torch
+    os.environ["LP_NUM_THREADS"] = str(threads)  # Mesa's software rasterizer, read when a GL context is made
+    import cv2
+    import torch
 
-        torch.set_num_threads(threads)
-    except ImportError:  # torch is a main dependency; a task that needs none still runs
-        pass
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
     return fn(item, shared)

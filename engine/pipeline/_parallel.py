@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 _BYTES_PER_PIXEL = 400
 """Working memory a depth task needs per pixel of one frame, for the scheduler: a plane
-sweep's float32 cost volume of about a hundred planes (a neural model's weights come on top)."""
+sweep's float32 cost volume of about a hundred planes."""
 _BASE_BYTES = 512 * 1024**2
 """A worker's own memory: Python, torch, OpenCV."""
 
@@ -47,12 +47,11 @@ def frame_chunks(indices: Sequence[int], workers: int, *, per_worker: int = 2) -
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def depth_resources(executor: Executor, frames: Frames, *, neural: bool) -> Resources:
-    """What one depth task asks for: a core, a GPU when the cluster has one (every depth
-    backend runs on torch and uses CUDA when it is there), memory for one frame's volume."""
-    gpus = 0.0
-    if executor.has_gpus():
-        gpus = 1.0 if neural else 0.5  # two plane sweeps share a GPU; a network takes one
+def depth_resources(executor: Executor, frames: Frames) -> Resources:
+    """What one stereo depth task asks for: a core, half a GPU when the cluster has one (the
+    stereo backends run on torch and use CUDA when it is there; two share a GPU), memory for one
+    frame's cost volume. (A network's depth runs in its shot's task, which asks for a whole GPU.)"""
+    gpus = 0.5 if executor.has_gpus() else 0.0
     return Resources(cpus=1.0, gpus=gpus, memory_bytes=_BASE_BYTES + frames.width * frames.height * _BYTES_PER_PIXEL)
 
 
@@ -79,14 +78,14 @@ def _depth_frames(indices: list[int], job: _DepthJob) -> int:
 
 def parallel_depth(
     executor: Executor, frames: Frames, track: CameraTrack, depth_config: Any, store: DepthStore, todo: Sequence[int],
-    *, neural: bool, progress: ProgressFn | None = None,
+    *, progress: ProgressFn | None = None,
 ) -> None:
     """Write the depth of frame indices ``todo`` into ``store``, frame ranges on the executor's workers."""
     chunks = frame_chunks(todo, executor.workers)
     numbers = [int(frames.frame_numbers[i]) for i in todo]
     log.info("depth: %d frames in %d tasks on %s", len(todo), len(chunks), executor.name)
     job = _DepthJob(frames=frames, track=track, config=depth_config, folder=store.folder, key=store.key)
-    _run(executor, _depth_frames, chunks, job, depth_resources(executor, frames, neural=neural), store, numbers, "depth", progress)
+    _run(executor, _depth_frames, chunks, job, depth_resources(executor, frames), store, numbers, "depth", progress)
 
 
 @dataclasses.dataclass(frozen=True)

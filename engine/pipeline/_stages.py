@@ -216,7 +216,7 @@ def depth_stage(
                 for i in todo:
                     raw.save(dataclasses.replace(first, frame_number=numbers[i]))
             elif todo and run.fans_out(len(todo)) and getattr(depth_config, "frame_independent", False):
-                parallel_depth(run.executor, frames, track, depth_config, raw, todo, neural=False, progress=run.progress)
+                parallel_depth(run.executor, frames, track, depth_config, raw, todo, progress=run.progress)
             elif todo:
                 estimator = depth_config.build()
                 for _, depth in estimator.estimate(frames, track, indices=todo, progress=run.progress):

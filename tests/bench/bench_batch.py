@@ -2,9 +2,9 @@
 pool and on a local Ray cluster; one edited shot rendered in one process, in frame ranges on
 the process pool and on Ray; and the per-stage times measured here projected onto N workers.
 
-Shots: the four DAVIS clips in ``../shared/data/davis`` (bear, blackswan, car-shadow,
-breakdance: handheld, moving subjects), every 2nd of the first 40 frames at ``--max-size
-320`` (20 frames each); without the data, four 36-frame pieces of the demo room.
+Shots: four pieces of 7-Scenes kitchen (``../shared/data/7scenes_kitchen``, handheld, real
+parallax): frames 0–80, 80–160, 160–240 and 240–300, every 2nd at ``--max-size 320`` (40, 40,
+40 and 30 frames); without the data, four 36-frame pieces of the demo room.
 
 - ``serial``: ``sceneforge batch`` with the local executor and one worker (a shot at a time);
 - ``pool``: the local executor, two workers (one per core here);
@@ -39,9 +39,9 @@ from tests.bench._common import ROOT, SHARED_DATA
 from tests.bench._harness import Benchmark, Report, main, print_table, work_folder
 
 CASES = ["serial", "pool", "ray", "render-serial", "render-local", "render-ray"]
-DAVIS = SHARED_DATA / "davis"
-DAVIS_CLIPS = ("bear", "blackswan", "car-shadow", "breakdance")
-OPTIONS = ["--max-size", "320", "--stride", "2", "--end", "40", "--texture-size", "512"]
+KITCHEN = SHARED_DATA / "7scenes_kitchen"
+KITCHEN_PIECES = ((0, 80), (80, 160), (160, 240), (240, 300))
+OPTIONS = ["--max-size", "320", "--stride", "2", "--texture-size", "512"]
 PARALLEL_STAGES = ("depth", "depth_static")
 """Stages of the report's timings that run frame-parallel on Ray; the rest stay sequential in a shot."""
 WORKERS = (1, 2, 4, 8, 16, 32, 64)
@@ -53,8 +53,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _shot_list(work: Path) -> Path:
     path = work / "shots.txt"
-    if DAVIS.is_dir():
-        lines = [f"{DAVIS / clip / 'frames'} --name {clip}" for clip in DAVIS_CLIPS]
+    if KITCHEN.is_dir():
+        lines = [f"{KITCHEN} --name kitchen{i} --pattern '*.color.jpg' --start {a} --end {b}"
+                 for i, (a, b) in enumerate(KITCHEN_PIECES)]
     else:
         clip = ROOT / "assets" / "demo" / "room.mp4"
         lines = [f"{clip} --name room{i} --start {36 * i} --end {36 * (i + 1)}" for i in range(4)]
@@ -159,7 +160,8 @@ def _render_case(case: str, args: argparse.Namespace) -> dict[str, Any]:
         # one frame: what a range pays before its first frame (the process, the plate, the unedited renders)
         first = json.loads((shot / "report.json").read_text())["frames"]["first"]
         start = time.perf_counter()
-        _cli("-q", "render", str(shot), "-o", str(args.work / "one.png"), "--force", "--start", str(first), "--end", str(first + 1))
+        _cli("-q", "render", str(shot), "-o", str(args.work / "one"), "--format", "png", "--force", "--start", str(first),
+             "--end", str(first + 1))
         one = time.perf_counter() - start
         result["per_frame_secs"] = max(0.0, (wall - one) / max(frames - 1, 1))
         result["setup_secs"] = max(0.0, one - result["per_frame_secs"])

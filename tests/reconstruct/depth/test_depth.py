@@ -11,6 +11,7 @@ from sceneforge.reconstruct import (
     PlaneSweepConfig,
     PlaneSweepStereo,
     align_relative_depth,
+    checked_depths,
     depth_scale_to_points,
     filter_consistent,
 )
@@ -244,6 +245,22 @@ def test_filter_consistent_removes_a_corrupted_region(demo_scene):
     assert np.all(filtered[DEMO_REF].depth[kept] == truth[DEMO_REF][kept])
     conf = filtered[DEMO_REF].confidence
     assert np.all(conf[~kept] == 0) and np.all((conf >= 0) & (conf <= 1))
+
+
+def test_a_share_of_the_frames_is_checked_exactly_as_in_the_whole(demo_scene):
+    """``only`` (one worker's share of the frames): the same maps as checking every frame."""
+    _, track, truth = demo_scene
+    rng = np.random.default_rng(3)
+    depths = {
+        i: DepthMap(depth=(d * rng.uniform(0.98, 1.02, d.shape)).astype(np.float32), confidence=np.ones_like(d), frame_number=i)
+        for i, d in enumerate(truth)
+    }
+    whole = checked_depths(depths, track)
+    share = checked_depths(depths, track, only=[1, 2])
+    assert set(share) == {1, 2}
+    for n in (1, 2):
+        np.testing.assert_array_equal(share[n].depth, whole[n].depth)
+        np.testing.assert_array_equal(share[n].confidence, whole[n].confidence)
 
 
 def test_filter_consistent_rejects_bad_input(demo_scene):
