@@ -71,7 +71,7 @@ class RayExecutor:
                 ray.init(address=self.address, **kwargs)
             except ConnectionError as exc:
                 raise InputError(
-                    f"cannot reach a Ray cluster at {self.address}: {exc}; start one with 'ray start --head' "
+                    f"cannot reach a Ray cluster at {self.address}: {str(exc).rstrip('.')}; start one with 'ray start --head' "
                     "or leave --address out to run on this machine"
                 ) from exc
             self._started = True
